@@ -1,0 +1,2 @@
+//! Overhead of each policy over a bare async fn (criterion).
+fn main() {}

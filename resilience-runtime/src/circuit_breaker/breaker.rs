@@ -1,0 +1,297 @@
+//! The async-free driver: the state word as one `AtomicU64`, moved by [`step`] in a
+//! compare-and-swap loop. Admission in Closed and a success in Closed with no failure pending are
+//! single loads: the fast paths below return exactly what `step` would (debug builds check it).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::time::Instant;
+
+use super::config::CircuitBreakerConfig;
+use super::state::{CircuitState, Decision, Event, Limits, Micros, Phase, State, step};
+use super::window::Window;
+use crate::error::{ConfigError, ResilienceError};
+
+/// A named circuit breaker (CONTRACT §2.1). Usually reached through the registry; the pipeline
+/// holds a `&'static` one per call site.
+pub struct CircuitBreaker {
+    name: String,
+    config: CircuitBreakerConfig,
+    limits: Limits,
+    word: AtomicU64,
+    window: Option<Window>,
+    origin: Instant,
+    counters: Counters,
+}
+
+#[derive(Default)]
+struct Counters {
+    successful: AtomicU64,
+    failed: AtomicU64,
+    rejected: AtomicU64,
+    opened: AtomicU64,
+}
+
+/// Counts since the breaker was created or last [`reset`](CircuitBreaker::reset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CircuitBreakerMetrics {
+    /// Outcomes recorded as successes (including errors `failure_if` does not count).
+    pub successful: u64,
+    /// Outcomes recorded as failures (timeouts included).
+    pub failed: u64,
+    /// Calls rejected with `CircuitOpen`.
+    pub rejected: u64,
+    /// Transitions into Open.
+    pub opened: u64,
+}
+
+impl std::fmt::Debug for CircuitBreaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CircuitBreaker")
+            .field("name", &self.name)
+            .field("state", &self.load())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl CircuitBreaker {
+    /// A closed breaker; fails when `config` is out of the contract's ranges.
+    pub fn new(name: impl Into<String>, config: CircuitBreakerConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let limits = Limits {
+            max_failures: config.failure_rate.is_none().then_some(config.max_failures),
+            reset_timeout: u64::try_from(config.reset_timeout.as_micros()).unwrap_or(u64::MAX),
+            half_open_allowed_calls: config.half_open_allowed_calls,
+        };
+        let window = config
+            .failure_rate
+            .map(|rate| Window::new(config.window, config.effective_min_calls(), rate));
+        Ok(CircuitBreaker {
+            name: name.into(),
+            config,
+            limits,
+            word: AtomicU64::new(State::INITIAL.encode()),
+            window,
+            origin: Instant::now(),
+            counters: Counters::default(),
+        })
+    }
+
+    /// The registry name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The configuration it was created with.
+    pub fn config(&self) -> &CircuitBreakerConfig {
+        &self.config
+    }
+
+    /// The current state. An Open breaker whose reset timeout has elapsed still reports Open
+    /// until the next call moves it to HalfOpen (CONTRACT: "checked on the next call").
+    pub fn state(&self) -> CircuitState {
+        self.load().circuit_state()
+    }
+
+    /// The full pure state (for tests and the model checker's refinement check).
+    pub fn snapshot(&self) -> State {
+        self.load()
+    }
+
+    /// Counts since creation or the last reset.
+    pub fn metrics(&self) -> CircuitBreakerMetrics {
+        CircuitBreakerMetrics {
+            successful: self.counters.successful.load(Ordering::Relaxed),
+            failed: self.counters.failed.load(Ordering::Relaxed),
+            rejected: self.counters.rejected.load(Ordering::Relaxed),
+            opened: self.counters.opened.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Back to Closed with every count cleared.
+    pub fn reset(&self) {
+        self.apply(Event::Reset);
+        for counter in [
+            &self.counters.successful,
+            &self.counters.failed,
+            &self.counters.rejected,
+            &self.counters.opened,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Open until the next [`reset`](Self::reset), whatever the reset timeout.
+    pub fn force_open(&self) {
+        self.apply(Event::ForceOpen);
+    }
+
+    /// Asks to run one call: a permit to report the outcome on, or `CircuitOpen`.
+    #[inline]
+    pub fn try_acquire(&self) -> Result<BreakerPermit<'_>, ResilienceError> {
+        let word = self.word.load(Ordering::Acquire);
+        let state = State::decode(word);
+        if let Phase::Closed { .. } = state.phase {
+            debug_assert_eq!(
+                step(state, Event::Acquire, &self.limits, 0).1,
+                Decision::Admitted {
+                    epoch: state.epoch,
+                    trial: false
+                }
+            );
+            return Ok(BreakerPermit {
+                breaker: self,
+                epoch: state.epoch,
+                trial: false,
+            });
+        }
+        self.acquire_slow()
+    }
+
+    #[cold]
+    fn acquire_slow(&self) -> Result<BreakerPermit<'_>, ResilienceError> {
+        match self.apply(Event::Acquire) {
+            Decision::Admitted { epoch, trial } => Ok(BreakerPermit {
+                breaker: self,
+                epoch,
+                trial,
+            }),
+            _ => {
+                self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                Err(ResilienceError::CircuitOpen {
+                    name: self.name.clone(),
+                })
+            }
+        }
+    }
+
+    fn now(&self) -> Micros {
+        u64::try_from(
+            Instant::now()
+                .saturating_duration_since(self.origin)
+                .as_micros(),
+        )
+        .unwrap_or(u64::MAX)
+    }
+
+    fn load(&self) -> State {
+        State::decode(self.word.load(Ordering::Acquire))
+    }
+
+    /// Applies `event` with a compare-and-swap loop; the one place the word changes.
+    fn apply(&self, event: Event) -> Decision {
+        let now = self.now();
+        let mut current = self.word.load(Ordering::Acquire);
+        loop {
+            let state = State::decode(current);
+            let (next, decision) = step(state, event, &self.limits, now);
+            if next == state {
+                return decision;
+            }
+            match self.word.compare_exchange_weak(
+                current,
+                next.encode(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    debug_assert!(
+                        next.invariant_holds(&self.limits),
+                        "circuit breaker `{}` broke its invariant: {state:?} --{event:?}--> {next:?}",
+                        self.name
+                    );
+                    self.on_transition(state, next);
+                    return decision;
+                }
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    fn on_transition(&self, from: State, to: State) {
+        if from.epoch == to.epoch {
+            return;
+        }
+        if let Some(window) = &self.window {
+            window.clear();
+        }
+        let (from, to) = (from.circuit_state(), to.circuit_state());
+        if to == CircuitState::Open {
+            self.counters.opened.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::info!(
+            target: "resilience",
+            circuit_breaker = %self.name,
+            ?from,
+            ?to,
+            "circuit breaker transition"
+        );
+    }
+
+    #[inline]
+    fn record(&self, epoch: u16, failed: bool) {
+        let counter = if failed {
+            &self.counters.failed
+        } else {
+            &self.counters.successful
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let word = self.word.load(Ordering::Acquire);
+        let state = State::decode(word);
+        if let (Some(window), Phase::Closed { .. }) = (&self.window, state.phase) {
+            if state.epoch == epoch && window.record(failed) {
+                self.apply(Event::Trip { epoch });
+            }
+            return;
+        }
+        if !failed && state.epoch == epoch && state.phase == (Phase::Closed { failures: 0 }) {
+            return; // `step` would leave the state as it is.
+        }
+        self.apply(if failed {
+            Event::Failure { epoch }
+        } else {
+            Event::Success { epoch }
+        });
+    }
+}
+
+/// The right to run one call through a breaker. Report the outcome with
+/// [`success`](Self::success) or [`failure`](Self::failure); dropping it instead (the caller's
+/// future was cancelled, or a later layer rejected the call) counts as neither and frees a
+/// half-open trial slot.
+#[must_use = "report the outcome, or drop the permit to cancel"]
+#[derive(Debug)]
+pub struct BreakerPermit<'a> {
+    breaker: &'a CircuitBreaker,
+    epoch: u16,
+    trial: bool,
+}
+
+impl BreakerPermit<'_> {
+    /// The call succeeded (or failed in a way that does not count).
+    #[inline]
+    pub fn success(self) {
+        self.breaker.record(self.epoch, false);
+        std::mem::forget(self);
+    }
+
+    /// The call failed.
+    #[inline]
+    pub fn failure(self) {
+        self.breaker.record(self.epoch, true);
+        std::mem::forget(self);
+    }
+
+    /// Whether this permit holds a half-open trial slot.
+    pub fn is_trial(&self) -> bool {
+        self.trial
+    }
+}
+
+impl Drop for BreakerPermit<'_> {
+    fn drop(&mut self) {
+        if self.trial {
+            self.breaker.apply(Event::Cancel { epoch: self.epoch });
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Circuit breaker (CONTRACT §2.1): stops calling a dependency that keeps failing, and probes it
+//! again after a while.
+//!
+//! - `state.rs`: the pure state machine ([`step`]), what `specs/CircuitBreaker.tla` describes;
+//! - `window.rs`: the rate mode's lock-free count-based window;
+//! - `breaker.rs`: the driver, the state as one atomic word;
+//! - `config.rs`: [`CircuitBreakerConfig`] and its validation.
+
+mod breaker;
+mod config;
+pub mod state;
+mod window;
+
+pub use breaker::{BreakerPermit, CircuitBreaker, CircuitBreakerMetrics};
+pub use config::{CircuitBreakerConfig, MAX_HALF_OPEN_ALLOWED_CALLS, MAX_WINDOW};
+pub use state::{CircuitState, step};

@@ -1,0 +1,31 @@
+//! The runtime of `resilience`: each policy as a pure state machine with a thin driver, the
+//! pipeline that composes them, the process-wide registry, the errors and the programmatic API.
+//!
+//! Users depend on the facade crate `resilience`, which re-exports everything here; generated
+//! code reaches it through `::resilience::__private`.
+//!
+//! One module per policy, each split the same way: `config.rs` (the contract's keys, defaults
+//! and ranges), `state.rs` (the pure `step`: no tokio, no clock, time is an input) and the
+//! driver.
+
+pub mod bulkhead;
+pub mod circuit_breaker;
+mod error;
+mod facade;
+pub mod pipeline;
+mod registry;
+pub mod retry;
+pub mod site;
+pub mod timeout;
+
+pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadPermit};
+pub use circuit_breaker::{
+    BreakerPermit, CircuitBreaker, CircuitBreakerConfig, CircuitBreakerMetrics, CircuitState,
+};
+pub use error::{BoxError, ConfigError, ResilienceError};
+pub use facade::{NoFallback, ResilienceConfig, ResilienceFacade};
+pub use pipeline::{Failure, Pipeline};
+pub use registry::{BulkheadHandle, CircuitBreakerHandle, Registry, registry};
+pub use retry::{Backoff, RetryConfig};
+pub use site::{CallSite, SiteSpec};
+pub use timeout::TimeoutConfig;

@@ -1,0 +1,149 @@
+//! Retry as a pure decision: given how many retries were made, how long the call has taken and
+//! whether the last failure may be retried, either give up or retry after a delay. The random
+//! jitter is an input too (`unit` in [0, 1)), so the decision is a function.
+
+use std::time::Duration;
+
+use super::config::{Backoff, RetryConfig};
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryDecision {
+    /// Return the last error to the caller.
+    GiveUp,
+    /// Sleep this long, then run attempt `retries_done + 2`.
+    RetryAfter(Duration),
+}
+
+impl RetryConfig {
+    /// The nominal delay before retry `n` (1-based), before jitter and cap.
+    pub fn nominal_delay(&self, n: u32) -> Duration {
+        match self.backoff {
+            Backoff::Fixed => self.base_delay,
+            Backoff::Linear => self.base_delay.saturating_mul(n),
+            Backoff::Exponential => {
+                let factor = 1u32.checked_shl(n.saturating_sub(1)).unwrap_or(u32::MAX);
+                self.base_delay.saturating_mul(factor)
+            }
+        }
+    }
+
+    /// The delay before retry `n`: nominal × (1 − j + 2j·unit), capped at `max_delay`.
+    pub fn delay(&self, n: u32, unit: f64) -> Duration {
+        let nominal = self.nominal_delay(n).min(self.max_delay);
+        let factor = 1.0 - self.jitter_factor + 2.0 * self.jitter_factor * unit.clamp(0.0, 1.0);
+        nominal.mul_f64(factor).min(self.max_delay)
+    }
+
+    /// The decision after a failed attempt.
+    ///
+    /// `retries_done` retries have already run; `elapsed` is the time since the first attempt
+    /// started. With `max_duration`, a retry that could only start at or after it is not made:
+    /// the caller gets the last error at once instead of after a pointless sleep.
+    pub fn decide(
+        &self,
+        retries_done: u32,
+        elapsed: Duration,
+        retryable: bool,
+        unit: f64,
+    ) -> RetryDecision {
+        if !retryable || retries_done >= self.max_retries {
+            return RetryDecision::GiveUp;
+        }
+        let delay = self.delay(retries_done + 1, unit);
+        match self.max_duration {
+            Some(max) if elapsed.saturating_add(delay) >= max => RetryDecision::GiveUp,
+            _ => RetryDecision::RetryAfter(delay),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(backoff: Backoff) -> RetryConfig {
+        RetryConfig {
+            backoff,
+            jitter_factor: 0.0,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            ..RetryConfig::DEFAULT
+        }
+    }
+
+    #[test]
+    fn exponential_doubles_from_base_and_caps_at_max_delay() {
+        let c = config(Backoff::Exponential);
+        let delays: Vec<_> = (1..=5).map(|n| c.delay(n, 0.5).as_millis()).collect();
+        assert_eq!(delays, [100, 200, 400, 800, 1000]);
+    }
+
+    #[test]
+    fn linear_grows_by_base() {
+        let c = config(Backoff::Linear);
+        let delays: Vec<_> = (1..=3).map(|n| c.delay(n, 0.5).as_millis()).collect();
+        assert_eq!(delays, [100, 200, 300]);
+    }
+
+    #[test]
+    fn fixed_stays_at_base() {
+        let c = config(Backoff::Fixed);
+        assert_eq!(c.delay(7, 0.5), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn jitter_stays_within_factor_and_under_max_delay() {
+        let c = RetryConfig {
+            jitter_factor: 0.5,
+            ..config(Backoff::Fixed)
+        };
+        assert_eq!(c.delay(1, 0.0), Duration::from_millis(50));
+        assert_eq!(c.delay(1, 1.0), Duration::from_millis(150));
+        let capped = RetryConfig {
+            jitter_factor: 1.0,
+            max_delay: Duration::from_millis(120),
+            ..config(Backoff::Fixed)
+        };
+        assert_eq!(capped.delay(1, 1.0), Duration::from_millis(120));
+    }
+
+    #[test]
+    fn huge_attempt_numbers_saturate_instead_of_overflowing() {
+        let c = config(Backoff::Exponential);
+        assert_eq!(c.delay(1000, 0.5), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn gives_up_when_retries_run_out_or_error_not_retryable() {
+        let c = config(Backoff::Fixed);
+        assert_eq!(
+            c.decide(3, Duration::ZERO, true, 0.5),
+            RetryDecision::GiveUp
+        );
+        assert_eq!(
+            c.decide(0, Duration::ZERO, false, 0.5),
+            RetryDecision::GiveUp
+        );
+        assert_eq!(
+            c.decide(2, Duration::ZERO, true, 0.5),
+            RetryDecision::RetryAfter(Duration::from_millis(100))
+        );
+    }
+
+    #[test]
+    fn no_attempt_starts_at_or_after_max_duration() {
+        let c = RetryConfig {
+            max_duration: Some(Duration::from_millis(350)),
+            ..config(Backoff::Fixed)
+        };
+        assert!(matches!(
+            c.decide(0, Duration::from_millis(249), true, 0.5),
+            RetryDecision::RetryAfter(_)
+        ));
+        assert_eq!(
+            c.decide(0, Duration::from_millis(250), true, 0.5),
+            RetryDecision::GiveUp
+        );
+    }
+}

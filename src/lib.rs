@@ -1,0 +1,40 @@
+//! # resilience
+//!
+//! Fault tolerance for async Rust services: circuit breakers, retries, timeouts, bulkheads and
+//! fallbacks, composed in one fixed order (fallback → retry → circuit breaker → timeout →
+//! bulkhead → operation), plus service discovery with load balancing.
+//!
+//! ```
+//! use resilience::{ResilienceFacade, BoxError};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let resilience = ResilienceFacade::new();
+//! let data = resilience
+//!     .execute(
+//!         "my_service",
+//!         "get_data",
+//!         || async { Ok::<_, BoxError>("Data retrieved successfully") },
+//!         Some(|| async { Ok("Fallback data") }),
+//!     )
+//!     .await?;
+//! assert_eq!(data, "Data retrieved successfully");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Semantics (names, defaults, ranges, errors, composition order) are those of the project's
+//! contract; each item's rustdoc states them.
+
+pub use resilience_discovery as discovery;
+pub use resilience_runtime::{
+    Backoff, BoxError, BulkheadConfig, BulkheadHandle, CircuitBreakerConfig, CircuitBreakerHandle,
+    CircuitBreakerMetrics, CircuitState, ConfigError, NoFallback, Registry, ResilienceConfig,
+    ResilienceError, ResilienceFacade, RetryConfig, TimeoutConfig, registry,
+};
+
+/// Items for generated code only: not part of the public API, may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use resilience_runtime::*;
+}
