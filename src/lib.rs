@@ -27,6 +27,7 @@
 //! contract; each item's rustdoc states them.
 
 pub use resilience_discovery as discovery;
+pub use resilience_macros::{bulkhead, circuit_breaker, fallback, retry, timeout};
 pub use resilience_runtime::{
     Backoff, BoxError, BulkheadConfig, BulkheadHandle, CircuitBreakerConfig, CircuitBreakerHandle,
     CircuitBreakerMetrics, CircuitState, ConfigError, NoFallback, Registry, ResilienceConfig,

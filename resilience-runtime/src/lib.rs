@@ -12,6 +12,8 @@ pub mod bulkhead;
 pub mod circuit_breaker;
 mod error;
 mod facade;
+#[doc(hidden)]
+pub mod macro_support;
 pub mod pipeline;
 mod registry;
 pub mod retry;
@@ -24,7 +26,7 @@ pub use circuit_breaker::{
 };
 pub use error::{BoxError, ConfigError, ResilienceError};
 pub use facade::{NoFallback, ResilienceConfig, ResilienceFacade};
-pub use pipeline::{Failure, Pipeline};
+pub use pipeline::{Failure, Pipeline, Retries};
 pub use registry::{BulkheadHandle, CircuitBreakerHandle, Registry, registry};
 pub use retry::{Backoff, RetryConfig};
 pub use site::{CallSite, SiteSpec};

@@ -7,6 +7,7 @@
 //! policies' rejections, until the outermost layer converts with [`Failure::into_error`].
 
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -78,41 +79,39 @@ impl Pipeline<'_> {
         FailureIf: Fn(&E) -> bool,
         RetryIf: Fn(&E) -> bool,
     {
-        let Some(retry) = self.retry else {
-            return self.attempt(&failure_if, &mut operation).await;
-        };
-        let started = retry.max_duration.map(|_| Instant::now());
-        let mut retries_done = 0;
+        let mut retries = self.retries();
         loop {
-            let failure = match self.attempt(&failure_if, &mut operation).await {
-                Ok(value) => return Ok(value),
-                Err(failure) => failure,
-            };
-            let retryable = match &failure {
-                Failure::Operation(error) => retry_if(error),
-                Failure::Rejected(rejection) => rejection.is_retryable(),
-            };
-            let elapsed = started.map_or(Duration::ZERO, |started| started.elapsed());
-            match retry.decide(retries_done, elapsed, retryable, fastrand::f64()) {
-                RetryDecision::GiveUp => return Err(failure),
-                RetryDecision::RetryAfter(delay) => {
-                    retries_done += 1;
-                    tracing::debug!(target: "resilience", retry = retries_done, ?delay, "retrying after a failed attempt");
-                    tokio::time::sleep(delay).await;
-                }
+            let outcome = self.attempt(&failure_if, operation()).await;
+            match retries.after(outcome, &retry_if) {
+                ControlFlow::Break(result) => return result,
+                ControlFlow::Continue(delay) => tokio::time::sleep(delay).await,
             }
         }
     }
 
-    /// One attempt: breaker → timeout → bulkhead → operation.
+    /// The retry state of one call, to drive the attempts by hand (what generated code does,
+    /// so that each attempt's future can borrow the function's arguments afresh).
     #[inline]
-    async fn attempt<T, E, Op, Fut, FailureIf>(
+    pub fn retries(&self) -> Retries<'_> {
+        Retries {
+            config: self.retry,
+            started: self
+                .retry
+                .and_then(|retry| retry.max_duration)
+                .map(|_| Instant::now()),
+            retries_done: 0,
+        }
+    }
+
+    /// One attempt: breaker → timeout → bulkhead → `attempt`. The future is only polled once
+    /// the breaker and the bulkhead have admitted it.
+    #[inline]
+    pub async fn attempt<T, E, Fut, FailureIf>(
         &self,
         failure_if: &FailureIf,
-        operation: &mut Op,
+        attempt: Fut,
     ) -> Result<T, Failure<E>>
     where
-        Op: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         FailureIf: Fn(&E) -> bool,
     {
@@ -121,10 +120,10 @@ impl Pipeline<'_> {
             None => None,
         };
         let outcome = match self.timeout {
-            Some(after) => tokio::time::timeout(after, self.guarded(operation))
+            Some(after) => tokio::time::timeout(after, self.guarded(attempt))
                 .await
                 .unwrap_or_else(|_| Err(Failure::Rejected(ResilienceError::Timeout { after }))),
-            None => self.guarded(operation).await,
+            None => self.guarded(attempt).await,
         };
         if let Some(permit) = permit {
             let failed = match &outcome {
@@ -143,9 +142,8 @@ impl Pipeline<'_> {
 
     /// Bulkhead → operation.
     #[inline]
-    async fn guarded<T, E, Op, Fut>(&self, operation: &mut Op) -> Result<T, Failure<E>>
+    async fn guarded<T, E, Fut>(&self, attempt: Fut) -> Result<T, Failure<E>>
     where
-        Op: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
         let _slot = match self.bulkhead {
@@ -155,6 +153,55 @@ impl Pipeline<'_> {
             }),
             None => None,
         };
-        operation().await.map_err(Failure::Operation)
+        attempt.await.map_err(Failure::Operation)
+    }
+}
+
+/// The retry state of one call: how many retries ran and since when.
+#[derive(Debug)]
+pub struct Retries<'a> {
+    config: Option<&'a RetryConfig>,
+    started: Option<Instant>,
+    retries_done: u32,
+}
+
+impl Retries<'_> {
+    /// After an attempt: `Break` with the call's result, or `Continue` with the delay to sleep
+    /// before the next attempt.
+    ///
+    /// Rejections are classified by the framework (`CircuitOpen` never retried, `Timeout`,
+    /// `BulkheadFull` and `NoInstance` retried); operation errors by `retry_if`.
+    #[inline]
+    pub fn after<T, E, RetryIf>(
+        &mut self,
+        outcome: Result<T, Failure<E>>,
+        retry_if: &RetryIf,
+    ) -> ControlFlow<Result<T, Failure<E>>, Duration>
+    where
+        RetryIf: Fn(&E) -> bool,
+    {
+        let (Some(retry), Err(failure)) = (self.config, &outcome) else {
+            return ControlFlow::Break(outcome);
+        };
+        let retryable = match failure {
+            Failure::Operation(error) => retry_if(error),
+            Failure::Rejected(rejection) => rejection.is_retryable(),
+        };
+        let elapsed = self
+            .started
+            .map_or(Duration::ZERO, |started| started.elapsed());
+        match retry.decide(self.retries_done, elapsed, retryable, fastrand::f64()) {
+            RetryDecision::GiveUp => ControlFlow::Break(outcome),
+            RetryDecision::RetryAfter(delay) => {
+                self.retries_done += 1;
+                tracing::debug!(target: "resilience", retry = self.retries_done, ?delay, "retrying after a failed attempt");
+                ControlFlow::Continue(delay)
+            }
+        }
+    }
+
+    /// Retries made so far.
+    pub fn retries_done(&self) -> u32 {
+        self.retries_done
     }
 }

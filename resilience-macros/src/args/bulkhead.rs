@@ -1,0 +1,79 @@
+//! `#[bulkhead(...)]` (CONTRACT §2.4).
+
+use darling::FromMeta;
+use darling::util::SpannedValue;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::invalid;
+use crate::duration::DurationLit;
+
+pub(crate) const KEYS: &[&str] = &["name", "max_concurrent_calls", "max_queue_size", "max_wait"];
+
+/// tokio's `Semaphore::MAX_PERMITS`.
+const MAX_CONCURRENT_CALLS: usize = usize::MAX >> 3;
+
+#[derive(Debug, FromMeta)]
+#[darling(and_then = Self::check)]
+pub(crate) struct BulkheadArgs {
+    name: Option<SpannedValue<String>>,
+    max_concurrent_calls: Option<SpannedValue<usize>>,
+    max_queue_size: Option<SpannedValue<usize>>,
+    max_wait: Option<SpannedValue<DurationLit>>,
+}
+
+impl BulkheadArgs {
+    pub(crate) fn parse(tokens: TokenStream) -> darling::Result<Self> {
+        super::parse_list("bulkhead", tokens, KEYS)
+    }
+
+    fn check(self) -> darling::Result<Self> {
+        let mut errors = darling::Error::accumulator();
+        if let Some(name) = &self.name
+            && name.trim().is_empty()
+        {
+            errors.push(invalid(name, "`name` must not be empty"));
+        }
+        if let Some(calls) = &self.max_concurrent_calls
+            && !(1..=MAX_CONCURRENT_CALLS).contains(&**calls)
+        {
+            errors.push(invalid(calls, "`max_concurrent_calls` must be at least 1"));
+        }
+        if let Some(wait) = &self.max_wait
+            && wait.0.is_zero()
+        {
+            errors.push(invalid(wait, "`max_wait` must be more than 0"));
+        }
+        errors.finish_with(self)
+    }
+
+    /// `Some((name, BulkheadConfig { .. }))` for the call site's `SiteSpec`.
+    pub(crate) fn spec(&self, default_name: &TokenStream) -> TokenStream {
+        let name = match &self.name {
+            Some(name) => {
+                let name = name.as_str();
+                quote!(#name)
+            }
+            None => default_name.clone(),
+        };
+        let mut fields = Vec::new();
+        if let Some(v) = &self.max_concurrent_calls {
+            let v = **v;
+            fields.push(quote!(max_concurrent_calls: #v,));
+        }
+        if let Some(v) = &self.max_queue_size {
+            let v = **v;
+            fields.push(quote!(max_queue_size: #v,));
+        }
+        if let Some(v) = &self.max_wait {
+            let v = v.tokens();
+            fields.push(quote!(max_wait: ::core::option::Option::Some(#v),));
+        }
+        quote! {
+            ::core::option::Option::Some((#name, ::resilience::__private::BulkheadConfig {
+                #(#fields)*
+                ..::resilience::__private::BulkheadConfig::DEFAULT
+            }))
+        }
+    }
+}

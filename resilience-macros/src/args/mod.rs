@@ -1,0 +1,34 @@
+//! The arguments of each attribute: parsed with darling, validated against the contract's
+//! ranges (cross-field rules in darling's `and_then`, so they run only once every field parsed),
+//! turned into the `const` configuration the call site's `static` holds.
+
+pub(crate) mod bulkhead;
+pub(crate) mod circuit_breaker;
+pub(crate) mod fallback;
+pub(crate) mod retry;
+pub(crate) mod timeout;
+
+use darling::ast::NestedMeta;
+use darling::util::SpannedValue;
+use proc_macro2::TokenStream;
+
+use crate::keys::check_keys;
+
+/// An error spanned on `value`.
+pub(crate) fn invalid<T>(
+    value: &SpannedValue<T>,
+    message: impl std::fmt::Display,
+) -> darling::Error {
+    syn::Error::new(value.span(), message).into()
+}
+
+/// `key = value` arguments, with unknown keys reported against `keys`.
+pub(crate) fn parse_list<T: darling::FromMeta>(
+    attribute: &str,
+    tokens: TokenStream,
+    keys: &[&str],
+) -> darling::Result<T> {
+    let items = NestedMeta::parse_meta_list(tokens)?;
+    check_keys(attribute, &items, keys)?;
+    T::from_list(&items)
+}

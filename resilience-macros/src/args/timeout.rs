@@ -1,0 +1,55 @@
+//! `#[timeout("500ms")]` or `#[timeout(duration = "500ms")]` (CONTRACT §2.3).
+
+use darling::FromMeta;
+use darling::ast::NestedMeta;
+use darling::util::SpannedValue;
+use proc_macro2::TokenStream;
+
+use super::invalid;
+use crate::duration::DurationLit;
+use crate::keys::check_keys;
+
+pub(crate) const KEYS: &[&str] = &["duration"];
+
+#[derive(Debug, FromMeta)]
+struct Named {
+    duration: SpannedValue<DurationLit>,
+}
+
+#[derive(Debug)]
+pub(crate) struct TimeoutArgs {
+    duration: DurationLit,
+}
+
+impl TimeoutArgs {
+    pub(crate) fn parse(tokens: TokenStream) -> darling::Result<Self> {
+        let items = NestedMeta::parse_meta_list(tokens)?;
+        let duration = match items.as_slice() {
+            [] => {
+                return Err(darling::Error::custom(
+                    "`#[timeout]` needs a duration: `#[timeout(\"500ms\")]` or `#[timeout(duration = \"500ms\")]`",
+                ));
+            }
+            [NestedMeta::Lit(syn::Lit::Str(text))] => SpannedValue::new(
+                DurationLit::from_string(&text.value()).map_err(|e| e.with_span(text))?,
+                text.span(),
+            ),
+            _ => {
+                check_keys("timeout", &items, KEYS)?;
+                Named::from_list(&items)?.duration
+            }
+        };
+        if duration.0.is_zero() {
+            return Err(invalid(&duration, "the timeout must be more than 0"));
+        }
+        Ok(TimeoutArgs {
+            duration: *duration,
+        })
+    }
+
+    /// `Some(Duration)` for the call site's `SiteSpec`.
+    pub(crate) fn spec(&self) -> TokenStream {
+        let duration = self.duration.tokens();
+        quote::quote!(::core::option::Option::Some(#duration))
+    }
+}

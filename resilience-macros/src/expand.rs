@@ -1,0 +1,415 @@
+//! Stacking and code generation: the attribute that expands first collects its siblings (bare or
+//! `resilience::`-qualified), removes them, and emits ONE pipeline in the contract's order
+//! (fallback → retry → circuit breaker → timeout → bulkhead → body), whatever order they were
+//! written in.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, Meta, Pat, ReturnType, Type};
+
+use crate::args::bulkhead::BulkheadArgs;
+use crate::args::circuit_breaker::CircuitBreakerArgs;
+use crate::args::fallback::FallbackArgs;
+use crate::args::retry::RetryArgs;
+use crate::args::timeout::TimeoutArgs;
+use crate::item::ResilientFn;
+
+/// The attributes that make one pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    CircuitBreaker,
+    Retry,
+    Timeout,
+    Bulkhead,
+    Fallback,
+}
+
+impl Kind {
+    const ALL: [Kind; 5] = [
+        Kind::CircuitBreaker,
+        Kind::Retry,
+        Kind::Timeout,
+        Kind::Bulkhead,
+        Kind::Fallback,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::CircuitBreaker => "circuit_breaker",
+            Kind::Retry => "retry",
+            Kind::Timeout => "timeout",
+            Kind::Bulkhead => "bulkhead",
+            Kind::Fallback => "fallback",
+        }
+    }
+
+    /// `retry`, `resilience::retry` or `::resilience::retry`.
+    fn of(path: &syn::Path) -> Option<Kind> {
+        let segments = &path.segments;
+        let last = segments.last()?;
+        let qualified_by_us = match segments.len() {
+            1 => path.leading_colon.is_none(),
+            2 => segments[0].ident == "resilience",
+            _ => false,
+        };
+        if !qualified_by_us || !last.arguments.is_none() {
+            return None;
+        }
+        Kind::ALL.into_iter().find(|kind| last.ident == kind.name())
+    }
+}
+
+#[derive(Default)]
+struct Policies {
+    seen: Vec<Kind>,
+    /// The sibling attributes' paths, named again in the expansion so the user's `use` of them
+    /// still counts as used.
+    sibling_paths: Vec<syn::Path>,
+    circuit_breaker: Option<CircuitBreakerArgs>,
+    retry: Option<RetryArgs>,
+    timeout: Option<TimeoutArgs>,
+    bulkhead: Option<BulkheadArgs>,
+    fallback: Option<FallbackArgs>,
+}
+
+impl Policies {
+    fn add(
+        &mut self,
+        kind: Kind,
+        args: TokenStream,
+        span: Span,
+        errors: &mut darling::error::Accumulator,
+    ) {
+        if self.seen.contains(&kind) {
+            errors.push(
+                syn::Error::new(
+                    span,
+                    format!(
+                        "duplicate `#[{}]`: each resilience attribute may appear at most once per function",
+                        kind.name()
+                    ),
+                )
+                .into(),
+            );
+            return;
+        }
+        self.seen.push(kind);
+        let at_attribute = |error: darling::Error| {
+            if error.has_span() {
+                error
+            } else {
+                error.with_span(&span)
+            }
+        };
+        match kind {
+            Kind::CircuitBreaker => {
+                self.circuit_breaker =
+                    errors.handle(CircuitBreakerArgs::parse(args).map_err(at_attribute))
+            }
+            Kind::Retry => self.retry = errors.handle(RetryArgs::parse(args).map_err(at_attribute)),
+            Kind::Timeout => {
+                self.timeout = errors.handle(TimeoutArgs::parse(args).map_err(at_attribute))
+            }
+            Kind::Bulkhead => {
+                self.bulkhead = errors.handle(BulkheadArgs::parse(args).map_err(at_attribute))
+            }
+            Kind::Fallback => {
+                self.fallback = errors.handle(FallbackArgs::parse(args).map_err(at_attribute))
+            }
+        }
+    }
+}
+
+/// Expands the attribute `kind` with `args` on `item`.
+pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut func: ResilientFn = match syn::parse2(item.clone()) {
+        Ok(func) => func,
+        Err(error) => return with_error(item, error.into_compile_error()),
+    };
+    let mut errors = darling::Error::accumulator();
+    let mut policies = Policies::default();
+    policies.add(kind, args, Span::call_site(), &mut errors);
+    for attr in std::mem::take(&mut func.attrs) {
+        let Some(sibling) = Kind::of(attr.path()) else {
+            func.attrs.push(attr);
+            continue;
+        };
+        let args = match &attr.meta {
+            Meta::Path(_) => TokenStream::new(),
+            Meta::List(list) => list.tokens.clone(),
+            Meta::NameValue(_) => {
+                errors.push(
+                    syn::Error::new(attr.span(), format!("write `#[{}(...)]`", sibling.name()))
+                        .into(),
+                );
+                continue;
+            }
+        };
+        policies.add(sibling, args, attr.span(), &mut errors);
+        policies.sibling_paths.push(attr.path().clone());
+    }
+    let async_trait = async_trait_shape(&func);
+    if func.sig.asyncness.is_none() && async_trait.is_none() {
+        errors.push(
+            syn::Error::new(
+                func.sig.fn_token.span,
+                "the `async` keyword is missing from the function declaration",
+            )
+            .into(),
+        );
+    }
+    if let ReturnType::Default = func.sig.output {
+        errors.push(
+            syn::Error::new(
+                func.sig.paren_token.span.close(),
+                "a resilient function must return `Result<T, E>` where `E: From<resilience::ResilienceError>`",
+            )
+            .into(),
+        );
+    }
+    if let Err(error) = errors.finish() {
+        return with_error(quote!(#func), error.write_errors());
+    }
+    generate(func, &policies, async_trait)
+}
+
+/// A method already expanded by `#[async_trait]` (which, on the impl block, always runs before
+/// us): `fn m(..) -> Pin<Box<dyn Future<Output = R> + Send + 'async_trait>> { Box::pin(async
+/// move { .. }) }`. Returns `R` and the inner block, which we wrap as if `async fn m(..) -> R`
+/// had that body (tracing-attributes recognises the same shape).
+struct AsyncTraitShape {
+    output: Type,
+    block: TokenStream,
+}
+
+fn async_trait_shape(func: &ResilientFn) -> Option<AsyncTraitShape> {
+    if func.sig.asyncness.is_some() {
+        return None;
+    }
+    let ReturnType::Type(_, ty) = &func.sig.output else {
+        return None;
+    };
+    let output = future_output(ty)?;
+    let block: syn::Block = syn::parse2(func.body.clone()).ok()?;
+    let [syn::Stmt::Expr(syn::Expr::Call(call), None)] = block.stmts.as_slice() else {
+        return None;
+    };
+    let syn::Expr::Path(callee) = &*call.func else {
+        return None;
+    };
+    let names: Vec<String> = callee
+        .path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
+    if !names.ends_with(&["Box".to_owned(), "pin".to_owned()]) || call.args.len() != 1 {
+        return None;
+    }
+    let syn::Expr::Async(inner) = &call.args[0] else {
+        return None;
+    };
+    inner.capture?;
+    let block = &inner.block;
+    Some(AsyncTraitShape {
+        output,
+        block: quote!(#block),
+    })
+}
+
+/// `R` in `Pin<Box<dyn Future<Output = R> + ..>>`.
+fn future_output(ty: &Type) -> Option<Type> {
+    match ty {
+        Type::Path(path) => path_output(&path.path),
+        Type::TraitObject(object) => object.bounds.iter().find_map(|bound| match bound {
+            syn::TypeParamBound::Trait(bound) => path_output(&bound.path),
+            _ => None,
+        }),
+        Type::Paren(inner) => future_output(&inner.elem),
+        Type::Group(inner) => future_output(&inner.elem),
+        _ => None,
+    }
+}
+
+fn path_output(path: &syn::Path) -> Option<Type> {
+    path.segments.iter().find_map(|segment| {
+        let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
+                Some(assoc.ty.clone())
+            }
+            syn::GenericArgument::Type(inner) => future_output(inner),
+            _ => None,
+        })
+    })
+}
+
+/// The user's item beside the error, so the function still exists for the rest of the crate and
+/// for rust-analyzer (tokio-macros' `token_stream_with_error`).
+fn with_error(item: TokenStream, error: TokenStream) -> TokenStream {
+    quote!(#item #error)
+}
+
+fn generate(
+    mut func: ResilientFn,
+    policies: &Policies,
+    async_trait: Option<AsyncTraitShape>,
+) -> TokenStream {
+    let (ret, body) = match async_trait.as_ref() {
+        Some(shape) => (shape.output.clone(), shape.block.clone()),
+        None => match &func.sig.output {
+            ReturnType::Type(_, ret) => ((**ret).clone(), func.body.clone()),
+            ReturnType::Default => unreachable!("checked in `expand`"),
+        },
+    };
+    let private = quote!(::resilience::__private);
+    let support = quote!(::resilience::__private::macro_support);
+    let fn_name = func.sig.ident.to_string();
+    let default_name = quote!(::core::concat!(::core::module_path!(), "::", #fn_name));
+    let none = quote!(::core::option::Option::None);
+    let circuit_breaker = policies
+        .circuit_breaker
+        .as_ref()
+        .map_or(none.clone(), |args| args.spec(&default_name));
+    let retry = policies
+        .retry
+        .as_ref()
+        .map_or(none.clone(), RetryArgs::spec);
+    let timeout = policies
+        .timeout
+        .as_ref()
+        .map_or(none.clone(), TimeoutArgs::spec);
+    let bulkhead = policies
+        .bulkhead
+        .as_ref()
+        .map_or(none, |args| args.spec(&default_name));
+
+    // Arguments: each attempt (and the fallback) needs its own copy of owned arguments and a
+    // fresh reborrow of `&mut` ones.
+    let fresh = policies.retry.is_some() || policies.fallback.is_some();
+    let has_receiver = func.sig.receiver().is_some();
+    let mut binds = Vec::new();
+    let mut forwarded = Vec::new();
+    if has_receiver {
+        forwarded.push(quote!(self));
+    }
+    for (index, input) in func.sig.inputs.iter_mut().enumerate() {
+        let FnArg::Typed(arg) = input else { continue };
+        let inner = arg.pat.clone();
+        let (outer, had_mut) = match &mut *arg.pat {
+            Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+                (ident.ident.clone(), ident.mutability.take().is_some())
+            }
+            _ => {
+                let outer = format_ident!("__resilience_arg{}", index);
+                *arg.pat = syn::parse_quote!(#outer);
+                (outer, true)
+            }
+        };
+        forwarded.push(quote!(#outer));
+        let bind = match &*arg.ty {
+            Type::Reference(reference) if reference.mutability.is_some() && fresh => {
+                quote!(let #inner = &mut *#outer;)
+            }
+            _ if !fresh || matches!(&*arg.ty, Type::Reference(_)) => {
+                if had_mut {
+                    quote!(let #inner = #outer;)
+                } else {
+                    quote!()
+                }
+            }
+            _ => quote_spanned! {inner.span()=>
+                let #inner = #support::CloneArgument::clone_argument(&#outer);
+            },
+        };
+        binds.push(bind);
+    }
+
+    let failure_if = match policies
+        .circuit_breaker
+        .as_ref()
+        .and_then(|args| args.failure_if.as_ref())
+    {
+        Some(path) => quote!(&|__resilience_error: &_| -> bool { #path(__resilience_error) }),
+        None => quote!(&|_: &_| true),
+    };
+    let attempt = quote! {{
+        #(#binds)*
+        __resilience_pipeline
+            .attempt(#failure_if, #support::attempt_output::<#ret, _>(async #body))
+            .await
+    }};
+    let run = match &policies.retry {
+        Some(args) => {
+            let retry_if = match &args.retry_if {
+                Some(path) => {
+                    quote!(&|__resilience_error: &_| -> bool { #path(__resilience_error) })
+                }
+                None => quote!(&|_: &_| true),
+            };
+            quote! {{
+                let mut __resilience_retries = __resilience_pipeline.retries();
+                loop {
+                    let __resilience_outcome = #attempt;
+                    match __resilience_retries.after(__resilience_outcome, #retry_if) {
+                        ::core::ops::ControlFlow::Break(__resilience_result) => break __resilience_result,
+                        ::core::ops::ControlFlow::Continue(__resilience_delay) => #support::sleep(__resilience_delay).await,
+                    }
+                }
+            }}
+        }
+        None => attempt,
+    };
+    let on_failure = match &policies.fallback {
+        Some(FallbackArgs { path }) => {
+            let callee = match path.get_ident() {
+                Some(ident) if has_receiver => quote!(Self::#ident),
+                _ => quote!(#path),
+            };
+            quote_spanned! {path.span()=>
+                {
+                    let _ = __resilience_failure;
+                    let __resilience_fallback: #ret = #callee(#(#forwarded),*).await;
+                    __resilience_fallback
+                }
+            }
+        }
+        None => quote_spanned! {ret.span()=>
+            ::core::result::Result::Err(#support::into_error(__resilience_failure))
+        },
+    };
+    let config_error = quote_spanned! {ret.span()=>
+        return ::core::result::Result::Err(#support::config_error(__resilience_error))
+    };
+    let assert_return = quote_spanned! {ret.span()=>
+        #support::assert_resilient_return::<#ret>();
+    };
+
+    let sibling_paths = &policies.sibling_paths;
+    let generated = quote! {{
+        #(#[allow(unused_imports)] use #sibling_paths as _;)*
+        #assert_return
+        static __RESILIENCE_SITE: #private::CallSite = #private::CallSite::new(#private::SiteSpec {
+            circuit_breaker: #circuit_breaker,
+            retry: #retry,
+            timeout: #timeout,
+            bulkhead: #bulkhead,
+        });
+        let __resilience_pipeline = match __RESILIENCE_SITE.pipeline() {
+            ::core::result::Result::Ok(__resilience_pipeline) => __resilience_pipeline,
+            ::core::result::Result::Err(__resilience_error) => #config_error,
+        };
+        match #run {
+            ::core::result::Result::Ok(__resilience_value) => ::core::result::Result::Ok(__resilience_value),
+            ::core::result::Result::Err(__resilience_failure) => #on_failure,
+        }
+    }};
+    func.body = match async_trait {
+        Some(_) => quote!({ ::std::boxed::Box::pin(async move #generated) }),
+        None => generated,
+    };
+    quote!(#func)
+}

@@ -1,0 +1,89 @@
+//! Helpers that generated code calls, each carrying the diagnostic a user sees when their code
+//! does not fit the attribute (`#[diagnostic::on_unimplemented]`), so that the message is ours
+//! and names the fix.
+
+use std::future::Future;
+
+use crate::error::{ConfigError, ResilienceError};
+
+/// Owned arguments are passed again to each retry attempt and to the fallback.
+#[diagnostic::on_unimplemented(
+    message = "argument of type `{Self}` must be `Clone`: `#[retry]` and `#[fallback]` pass owned arguments again to each attempt and to the fallback",
+    label = "this argument is not `Clone`",
+    note = "take it by reference, wrap it in an `Arc`, or derive `Clone` for it"
+)]
+pub trait CloneArgument: Sized {
+    /// A fresh copy for one attempt.
+    fn clone_argument(&self) -> Self;
+}
+
+impl<T: Clone> CloneArgument for T {
+    #[inline]
+    fn clone_argument(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// The error type of a resilient function must take the framework's rejections.
+#[diagnostic::on_unimplemented(
+    message = "the error type `{Self}` of a resilient function must implement `From<resilience::ResilienceError>`",
+    label = "`CircuitOpen`, `Timeout`, `BulkheadFull` and `NoInstance` are returned through this type",
+    note = "add `impl From<resilience::ResilienceError> for {Self}` (or a `#[from]` variant with thiserror)"
+)]
+pub trait FromRejection {
+    /// The rejection as this error.
+    fn from_rejection(rejection: ResilienceError) -> Self;
+}
+
+impl<E: From<ResilienceError>> FromRejection for E {
+    #[inline]
+    fn from_rejection(rejection: ResilienceError) -> Self {
+        E::from(rejection)
+    }
+}
+
+/// The return type of a resilient function must be a `Result`.
+#[diagnostic::on_unimplemented(
+    message = "a resilient function must return `Result<T, E>`, not `{Self}`",
+    label = "the attributes need an error type to report rejections through"
+)]
+pub trait ResultReturn {
+    /// The error type.
+    type Error;
+}
+
+impl<T, E> ResultReturn for Result<T, E> {
+    type Error = E;
+}
+
+/// Checks at compile time that `R` is a `Result` whose error takes rejections.
+#[inline(always)]
+pub const fn assert_resilient_return<R>()
+where
+    R: ResultReturn,
+    R::Error: FromRejection,
+{
+}
+
+/// Fixes the output type of an attempt's `async` block, so `?` and `return` inside it infer.
+#[inline(always)]
+pub fn attempt_output<R, F: Future<Output = R>>(attempt: F) -> F {
+    attempt
+}
+
+/// The final conversion of a failed pipeline into the function's error.
+#[inline]
+pub fn into_error<E: FromRejection>(failure: crate::Failure<E>) -> E {
+    match failure {
+        crate::Failure::Operation(error) => error,
+        crate::Failure::Rejected(rejection) => E::from_rejection(rejection),
+    }
+}
+
+/// A call site whose configuration the registry refused.
+#[cold]
+pub fn config_error<E: FromRejection>(error: ConfigError) -> E {
+    E::from_rejection(ResilienceError::Config(error))
+}
+
+pub use tokio::time::sleep;
