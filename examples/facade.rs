@@ -50,7 +50,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     for request in 1..=8 {
         let answer = resilience
-            .execute("inventory", "get_stock", flaky, Some(|| async { Ok("cached data") }))
+            .execute(
+                "inventory",
+                "get_stock",
+                flaky,
+                Some(|| async { Ok("cached data") }),
+            )
             .await?;
         let breaker = registry()
             .circuit_breaker("inventory/get_stock")
