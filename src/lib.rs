@@ -27,11 +27,21 @@
 //! contract; each item's rustdoc states them.
 
 pub use resilience_discovery as discovery;
-pub use resilience_macros::{bulkhead, circuit_breaker, fallback, retry, timeout};
+#[doc = include_str!("../docs/attributes/bulkhead.md")]
+pub use resilience_macros::bulkhead;
+#[doc = include_str!("../docs/attributes/circuit_breaker.md")]
+pub use resilience_macros::circuit_breaker;
+#[doc = include_str!("../docs/attributes/fallback.md")]
+pub use resilience_macros::fallback;
+#[doc = include_str!("../docs/attributes/retry.md")]
+pub use resilience_macros::retry;
+#[doc = include_str!("../docs/attributes/timeout.md")]
+pub use resilience_macros::timeout;
 pub use resilience_runtime::{
-    Backoff, BoxError, BulkheadConfig, BulkheadHandle, CircuitBreakerConfig, CircuitBreakerHandle,
-    CircuitBreakerMetrics, CircuitState, ConfigError, NoFallback, Registry, ResilienceConfig,
-    ResilienceError, ResilienceFacade, RetryConfig, TimeoutConfig, registry,
+    Backoff, BoxError, BreakerPermit, Bulkhead, BulkheadConfig, BulkheadHandle, BulkheadPermit,
+    CircuitBreaker, CircuitBreakerConfig, CircuitBreakerHandle, CircuitBreakerMetrics,
+    CircuitState, ConfigError, Failure, NoFallback, Pipeline, Registry, ResilienceConfig,
+    ResilienceError, ResilienceFacade, Retries, RetryConfig, TimeoutConfig, registry,
 };
 
 /// Items for generated code only: not part of the public API, may change in any release.
