@@ -15,7 +15,7 @@ static CALLS: AtomicU32 = AtomicU32::new(0);
 /// Fails two calls out of three, and every call from the 10th on (an outage).
 async fn flaky() -> Result<&'static str, BoxError> {
     let n = CALLS.fetch_add(1, Ordering::Relaxed);
-    if n >= 10 || n % 3 != 0 {
+    if n >= 10 || !n.is_multiple_of(3) {
         Err(format!("call {n} failed").into())
     } else {
         Ok("fresh data")

@@ -184,10 +184,11 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for TransitionRecorder
         }
         let mut fields = TransitionFields::default();
         event.record(&mut fields);
-        if !fields.to.is_empty() && fields.breaker == "user-service" {
-            if let Ok(mut transitions) = STATS.transitions.lock() {
-                transitions.push((since_start(), fields.from, fields.to));
-            }
+        if !fields.to.is_empty()
+            && fields.breaker == "user-service"
+            && let Ok(mut transitions) = STATS.transitions.lock()
+        {
+            transitions.push((since_start(), fields.from, fields.to));
         }
     }
 }

@@ -81,7 +81,9 @@ impl Pipeline<'_> {
     {
         let mut retries = self.retries();
         loop {
-            let outcome = self.attempt(&failure_if, operation()).await;
+            // `operation()` is called inside the attempt, after the breaker and the bulkhead
+            // admitted it: a rejected call runs none of the caller's code.
+            let outcome = self.attempt(&failure_if, async { operation().await }).await;
             match retries.after(outcome, &retry_if) {
                 ControlFlow::Break(result) => return result,
                 ControlFlow::Continue(delay) => tokio::time::sleep(delay).await,

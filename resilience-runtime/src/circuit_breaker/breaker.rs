@@ -32,6 +32,9 @@ struct Counters {
 }
 
 /// Counts since the breaker was created or last [`reset`](CircuitBreaker::reset).
+///
+/// `successful` and `failed` count every outcome reported, including one from a call admitted
+/// before the last transition (which no longer moves the state).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CircuitBreakerMetrics {
     /// Outcomes recorded as successes (including errors `failure_if` does not count).
@@ -216,6 +219,10 @@ impl CircuitBreaker {
             window.clear();
         }
         let (from, to) = (from.circuit_state(), to.circuit_state());
+        if from == to {
+            // `reset()` of a closed breaker: a new epoch, but no transition to report.
+            return;
+        }
         if to == CircuitState::Open {
             self.counters.opened.fetch_add(1, Ordering::Relaxed);
         }

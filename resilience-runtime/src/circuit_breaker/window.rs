@@ -48,7 +48,8 @@ impl Window {
             _ => self.failures.load(Ordering::Acquire),
         };
         let recorded = (position + 1).min(self.size);
-        recorded >= self.min_calls && failures.max(0) as f64 >= self.rate * recorded as f64
+        // Divide rather than multiply: `0.55 * 100.0` rounds above 55, `55.0 / 100.0` is 0.55.
+        recorded >= self.min_calls && failures.max(0) as f64 / recorded as f64 >= self.rate
     }
 
     /// Forgets every outcome (on each transition of the breaker).
