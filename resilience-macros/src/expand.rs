@@ -290,12 +290,13 @@ fn generate(
     // Arguments: each attempt (and the fallback) needs its own copy of owned arguments and a
     // fresh reborrow of `&mut` ones.
     let fresh = policies.retry.is_some() || policies.fallback.is_some();
-    let has_receiver = func.sig.receiver().is_some();
+    let receiver = func.sig.receiver().map(|receiver| receiver.self_token);
+    let has_receiver = receiver.is_some();
     let mut binds = Vec::new();
     let mut forwarded = Vec::new();
-    if has_receiver {
-        forwarded.push(quote!(self));
-    }
+    // The user's own `self` token: a `self` of ours would not resolve where the method was
+    // written by a `macro_rules!` macro (`self` is hygienic there).
+    forwarded.extend(receiver.map(|self_token| quote!(#self_token)));
     for (index, input) in func.sig.inputs.iter_mut().enumerate() {
         let FnArg::Typed(arg) = input else { continue };
         let inner = arg.pat.clone();
@@ -369,21 +370,28 @@ fn generate(
                 Some(ident) if has_receiver => quote!(Self::#ident),
                 _ => quote!(#path),
             };
-            quote_spanned! {path.span()=>
+            // User spans go on paths and calls only (so errors point at the user's code); the
+            // locals we bind keep our call-site span, or a function written by `macro_rules!`
+            // would not see them.
+            let call = quote_spanned! {path.span()=>
                 {
-                    let _ = __resilience_failure;
                     let __resilience_fallback: #ret = #callee(#(#forwarded),*).await;
                     __resilience_fallback
                 }
-            }
+            };
+            quote!({
+                let _ = __resilience_failure;
+                #call
+            })
         }
-        None => quote_spanned! {ret.span()=>
-            ::core::result::Result::Err(#support::into_error(__resilience_failure))
-        },
+        None => {
+            let into_error = quote_spanned!(ret.span()=> #support::into_error);
+            quote!(::core::result::Result::Err(#into_error(__resilience_failure)))
+        }
     };
-    let config_error = quote_spanned! {ret.span()=>
-        return ::core::result::Result::Err(#support::config_error(__resilience_error))
-    };
+    let config_error_fn = quote_spanned!(ret.span()=> #support::config_error);
+    let config_error =
+        quote!(return ::core::result::Result::Err(#config_error_fn(__resilience_error)));
     let assert_return = quote_spanned! {ret.span()=>
         #support::assert_resilient_return::<#ret>();
     };
