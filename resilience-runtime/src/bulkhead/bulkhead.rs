@@ -53,7 +53,8 @@ impl Bulkhead {
         self.config.max_concurrent_calls - self.slots.available_permits()
     }
 
-    /// Callers waiting now.
+    /// Callers waiting now. A waiter that has just been handed a slot counts here (and in
+    /// [`in_flight`](Self::in_flight)) until its task runs again.
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::Acquire)
     }

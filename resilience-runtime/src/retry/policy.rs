@@ -28,7 +28,9 @@ impl RetryConfig {
         }
     }
 
-    /// The delay before retry `n`: nominal × (1 − j + 2j·unit), capped at `max_delay`.
+    /// The delay before retry `n`: min(nominal, `max_delay`) × (1 − j + 2j·unit), capped at
+    /// `max_delay`. Jitter applies to the capped delay, so once the backoff has reached
+    /// `max_delay` the retries still spread out below it instead of all firing at the cap.
     pub fn delay(&self, n: u32, unit: f64) -> Duration {
         let nominal = self.nominal_delay(n).min(self.max_delay);
         let factor = 1.0 - self.jitter_factor + 2.0 * self.jitter_factor * unit.clamp(0.0, 1.0);
