@@ -26,9 +26,9 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     }
     let mut total: u64 = 0;
     for part in text.split_whitespace() {
-        let digits_end = part
-            .find(|c: char| !c.is_ascii_digit())
-            .ok_or_else(|| format!("`{part}` has no unit: {expected}"))?;
+        let digits_end = part.find(|c: char| !c.is_ascii_digit()).ok_or_else(|| {
+            format!("`{part}` has no unit: write the unit right after the number, e.g. \"{part}ms\" or \"{part}s\" (units: ns, us, ms, s, m, h)")
+        })?;
         if digits_end == 0 {
             return Err(format!(
                 "`{part}` does not start with a whole number: {expected}"
@@ -57,6 +57,26 @@ impl FromMeta for DurationLit {
             .map(DurationLit)
             .map_err(darling::Error::custom)
     }
+
+    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
+        match expr {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(text),
+                ..
+            }) => Self::from_string(&text.value()).map_err(|error| error.with_span(text)),
+            syn::Expr::Group(group) => Self::from_expr(&group.expr),
+            _ => Err(not_a_string(expr)),
+        }
+    }
+}
+
+/// The error for a duration that is not a string literal (`500`, `Duration::from_secs(1)`).
+pub(crate) fn not_a_string(value: &impl quote::ToTokens) -> darling::Error {
+    syn::Error::new_spanned(
+        value,
+        "durations are string literals with a unit, e.g. \"500ms\", \"2s\" or \"1s 500ms\"",
+    )
+    .into()
 }
 
 impl DurationLit {

@@ -4,7 +4,7 @@
 //! written in.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, Meta, Pat, ReturnType, Type};
 
@@ -74,24 +74,31 @@ struct Policies {
 }
 
 impl Policies {
+    /// `use retry as _;` for each sibling attribute removed, so the user's `use` of it still
+    /// counts as used.
+    fn uses_of_siblings(&self) -> TokenStream {
+        let paths = &self.sibling_paths;
+        quote!(#(#[allow(unused_imports)] use #paths as _;)*)
+    }
+
     fn add(
         &mut self,
         kind: Kind,
         args: TokenStream,
-        span: Span,
+        attribute: Option<&syn::Attribute>,
         errors: &mut darling::error::Accumulator,
     ) {
+        // Errors without a span of their own point at the attribute's name.
+        let span = attribute.map_or_else(Span::call_site, |attr| attr.path().span());
         if self.seen.contains(&kind) {
-            errors.push(
-                syn::Error::new(
-                    span,
-                    format!(
-                        "duplicate `#[{}]`: each resilience attribute may appear at most once per function",
-                        kind.name()
-                    ),
-                )
-                .into(),
+            let message = format!(
+                "duplicate `#[{}]`: each resilience attribute may appear at most once per function",
+                kind.name()
             );
+            errors.push(match attribute {
+                Some(attr) => syn::Error::new_spanned(&attr.meta, message).into(),
+                None => syn::Error::new(span, message).into(),
+            });
             return;
         }
         self.seen.push(kind);
@@ -129,7 +136,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     };
     let mut errors = darling::Error::accumulator();
     let mut policies = Policies::default();
-    policies.add(kind, args, Span::call_site(), &mut errors);
+    policies.add(kind, args, None, &mut errors);
     for attr in std::mem::take(&mut func.attrs) {
         let Some(sibling) = Kind::of(attr.path()) else {
             func.attrs.push(attr);
@@ -139,14 +146,19 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             Meta::Path(_) => TokenStream::new(),
             Meta::List(list) => list.tokens.clone(),
             Meta::NameValue(_) => {
+                let name = sibling.name();
                 errors.push(
-                    syn::Error::new(attr.span(), format!("write `#[{}(...)]`", sibling.name()))
-                        .into(),
+                    syn::Error::new_spanned(
+                        &attr.meta,
+                        format!("`#[{name}]` takes a list of arguments: write `#[{name}(...)]`"),
+                    )
+                    .into(),
                 );
+                policies.sibling_paths.push(attr.path().clone());
                 continue;
             }
         };
-        policies.add(sibling, args, attr.span(), &mut errors);
+        policies.add(sibling, args, Some(&attr), &mut errors);
         policies.sibling_paths.push(attr.path().clone());
     }
     let async_trait = async_trait_shape(&func);
@@ -169,6 +181,9 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         );
     }
     if let Err(error) = errors.finish() {
+        let uses = policies.uses_of_siblings();
+        let body = &func.body;
+        func.body = quote!({ #uses #body });
         return with_error(quote!(#func), error.write_errors());
     }
     generate(func, &policies, async_trait)
@@ -290,13 +305,31 @@ fn generate(
     // Arguments: each attempt (and the fallback) needs its own copy of owned arguments and a
     // fresh reborrow of `&mut` ones.
     let fresh = policies.retry.is_some() || policies.fallback.is_some();
-    let receiver = func.sig.receiver().map(|receiver| receiver.self_token);
+    let receiver = func.sig.receiver().cloned();
     let has_receiver = receiver.is_some();
     let mut binds = Vec::new();
     let mut forwarded = Vec::new();
-    // The user's own `self` token: a `self` of ours would not resolve where the method was
-    // written by a `macro_rules!` macro (`self` is hygienic there).
-    forwarded.extend(receiver.map(|self_token| quote!(#self_token)));
+    let mut body = body;
+    if let Some(receiver) = &receiver {
+        // The user's own `self` token: a `self` of ours would not resolve where the method was
+        // written by a `macro_rules!` macro (`self` is hygienic there).
+        let self_token = receiver.self_token;
+        forwarded.push(quote!(#self_token));
+        let shared_reference = matches!(receiver.kind, syn::ReceiverKind::Reference(_, _, None));
+        if fresh && !shared_reference {
+            // `self` cannot be shadowed, so the body's `self` becomes a local that each attempt
+            // binds afresh (as async-trait does with `__self`).
+            body = replace_self(body);
+            let fresh_self = match receiver.kind {
+                syn::ReceiverKind::Reference(..) => quote!(&mut *#self_token),
+                _ => {
+                    let clone = support_item(self_token.span, "CloneArgument");
+                    quote_spanned!(self_token.span=> #clone::clone_argument(&#self_token))
+                }
+            };
+            binds.push(quote!(let __resilience_self = #fresh_self;));
+        }
+    }
     for (index, input) in func.sig.inputs.iter_mut().enumerate() {
         let FnArg::Typed(arg) = input else { continue };
         let inner = arg.pat.clone();
@@ -322,13 +355,19 @@ fn generate(
                     quote!()
                 }
             }
-            _ => quote_spanned! {inner.span()=>
-                let #inner = #support::CloneArgument::clone_argument(&#outer);
-            },
+            _ => {
+                let clone = support_item(inner.span(), "CloneArgument");
+                quote_spanned! {inner.span()=>
+                    let #inner = #clone::clone_argument(&#outer);
+                }
+            }
         };
         binds.push(bind);
     }
 
+    // `impl Trait` cannot be named in a turbofish or a `let` type: such a return type is left
+    // to inference (a `?` in the body may then need its error type spelled out).
+    let nameable = !mentions_impl(ret.to_token_stream());
     let failure_if = match policies
         .circuit_breaker
         .as_ref()
@@ -337,11 +376,14 @@ fn generate(
         Some(path) => quote!(&|__resilience_error: &_| -> bool { #path(__resilience_error) }),
         None => quote!(&|_: &_| true),
     };
+    let attempt_future = if nameable {
+        quote!(#support::attempt_output::<#ret, _>(async #body))
+    } else {
+        quote!(async #body)
+    };
     let attempt = quote! {{
         #(#binds)*
-        __resilience_pipeline
-            .attempt(#failure_if, #support::attempt_output::<#ret, _>(async #body))
-            .await
+        __resilience_pipeline.attempt(#failure_if, #attempt_future).await
     }};
     let run = match &policies.retry {
         Some(args) => {
@@ -373,9 +415,10 @@ fn generate(
             // User spans go on paths and calls only (so errors point at the user's code); the
             // locals we bind keep our call-site span, or a function written by `macro_rules!`
             // would not see them.
+            let annotation = nameable.then(|| quote!(: #ret));
             let call = quote_spanned! {path.span()=>
                 {
-                    let __resilience_fallback: #ret = #callee(#(#forwarded),*).await;
+                    let __resilience_fallback #annotation = #callee(#(#forwarded),*).await;
                     __resilience_fallback
                 }
             };
@@ -384,33 +427,46 @@ fn generate(
                 #call
             })
         }
-        None => {
-            let into_error = quote_spanned!(ret.span()=> #support::into_error);
-            quote!(::core::result::Result::Err(#into_error(__resilience_failure)))
-        }
+        None => quote!(::core::result::Result::Err(
+            #support::into_error(__resilience_failure, __resilience_convert)
+        )),
     };
-    let config_error_fn = quote_spanned!(ret.span()=> #support::config_error);
-    let config_error =
-        quote!(return ::core::result::Result::Err(#config_error_fn(__resilience_error)));
-    let assert_return = quote_spanned! {ret.span()=>
-        #support::assert_resilient_return::<#ret>();
+    // The return type's one check: a `Result` whose error takes `From<ResilienceError>`. It
+    // also yields the conversion, so the bound is stated (and reported) once, on `ret`.
+    // (Only the call carries the user's span; the local keeps ours, for `macro_rules!` hygiene.)
+    let assert_return = if nameable {
+        let assert = support_item(ret.span(), "assert_resilient_return");
+        let call = quote_spanned!(ret.span()=> #assert::<#ret>());
+        quote!(let __resilience_convert = #call;)
+    } else if policies.fallback.is_none() {
+        let converter = support_item(ret.span(), "rejection_converter");
+        let call = quote_spanned!(ret.span()=> #converter());
+        quote!(let __resilience_convert = #call;)
+    } else {
+        quote!()
     };
 
-    let sibling_paths = &policies.sibling_paths;
+    let uses = policies.uses_of_siblings();
+    // A configuration the registry refuses (impossible after the checks above, but never a
+    // panic) fails the call like any rejection: through the fallback, or into `E`.
     let generated = quote! {{
-        #(#[allow(unused_imports)] use #sibling_paths as _;)*
+        #uses
         #assert_return
+        // `..DEFAULT` has no effect when every key is given.
+        #[allow(clippy::needless_update)]
         static __RESILIENCE_SITE: #private::CallSite = #private::CallSite::new(#private::SiteSpec {
             circuit_breaker: #circuit_breaker,
             retry: #retry,
             timeout: #timeout,
             bulkhead: #bulkhead,
         });
-        let __resilience_pipeline = match __RESILIENCE_SITE.pipeline() {
-            ::core::result::Result::Ok(__resilience_pipeline) => __resilience_pipeline,
-            ::core::result::Result::Err(__resilience_error) => #config_error,
+        let __resilience_result = match __RESILIENCE_SITE.pipeline() {
+            ::core::result::Result::Ok(__resilience_pipeline) => #run,
+            ::core::result::Result::Err(__resilience_error) => ::core::result::Result::Err(
+                #private::Failure::Rejected(#private::ResilienceError::Config(__resilience_error)),
+            ),
         };
-        match #run {
+        match __resilience_result {
             ::core::result::Result::Ok(__resilience_value) => ::core::result::Result::Ok(__resilience_value),
             ::core::result::Result::Err(__resilience_failure) => #on_failure,
         }
@@ -420,4 +476,54 @@ fn generate(
         None => generated,
     };
     quote!(#func)
+}
+
+/// `::resilience::__private::macro_support::<name>`, every token spanned at `span` so that a
+/// failed bound on it is reported there.
+fn support_item(span: Span, name: &str) -> TokenStream {
+    let name = proc_macro2::Ident::new(name, span);
+    quote_spanned!(span=> ::resilience::__private::macro_support::#name)
+}
+
+/// Whether a type mentions `impl Trait` anywhere.
+fn mentions_impl(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == "impl",
+        proc_macro2::TokenTree::Group(group) => mentions_impl(group.stream()),
+        _ => false,
+    })
+}
+
+/// The body's `self` (not `self::` paths) renamed to `__resilience_self`.
+fn replace_self(tokens: TokenStream) -> TokenStream {
+    let tokens: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
+    let mut out = TokenStream::new();
+    for (index, token) in tokens.iter().enumerate() {
+        let replaced = match token {
+            proc_macro2::TokenTree::Ident(ident) if ident == "self" => {
+                let path_prefix = matches!(
+                    tokens.get(index + 1),
+                    Some(proc_macro2::TokenTree::Punct(punct))
+                        if punct.as_char() == ':' && punct.spacing() == proc_macro2::Spacing::Joint
+                );
+                if path_prefix {
+                    token.clone()
+                } else {
+                    proc_macro2::TokenTree::Ident(proc_macro2::Ident::new(
+                        "__resilience_self",
+                        Span::call_site(),
+                    ))
+                }
+            }
+            proc_macro2::TokenTree::Group(group) => {
+                let mut new =
+                    proc_macro2::Group::new(group.delimiter(), replace_self(group.stream()));
+                new.set_span(group.span());
+                proc_macro2::TokenTree::Group(new)
+            }
+            other => other.clone(),
+        };
+        out.extend([replaced]);
+    }
+    out
 }

@@ -52,11 +52,24 @@ fn list(keys: &[&str]) -> String {
 }
 
 fn nearest<'a>(key: &str, keys: &[&'a str]) -> Option<&'a str> {
+    // Nearest by edit distance; ties go to the longest common prefix (`max_retry` is as far
+    // from `max_delay` as from `max_retries`, but clearly meant the latter).
     keys.iter()
-        .map(|candidate| (levenshtein(key, candidate), *candidate))
-        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(2))
+        .map(|candidate| {
+            let prefix = key
+                .chars()
+                .zip(candidate.chars())
+                .take_while(|(a, b)| a == b)
+                .count();
+            (
+                levenshtein(key, candidate),
+                std::cmp::Reverse(prefix),
+                *candidate,
+            )
+        })
+        .filter(|(distance, _, candidate)| *distance <= (candidate.len() / 3).max(2))
         .min()
-        .map(|(_, candidate)| candidate)
+        .map(|(_, _, candidate)| candidate)
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {
@@ -86,5 +99,7 @@ mod tests {
         assert_eq!(nearest("max_failure", &keys), Some("max_failures"));
         assert_eq!(nearest("rest_timeout", &keys), Some("reset_timeout"));
         assert_eq!(nearest("colour", &keys), None);
+        let retry = ["max_retries", "max_delay"];
+        assert_eq!(nearest("max_retry", &retry), Some("max_retries"));
     }
 }

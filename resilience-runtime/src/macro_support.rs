@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use crate::error::{ConfigError, ResilienceError};
+use crate::error::ResilienceError;
 
 /// Owned arguments are passed again to each retry attempt and to the fallback.
 #[diagnostic::on_unimplemented(
@@ -56,13 +56,22 @@ impl<T, E> ResultReturn for Result<T, E> {
     type Error = E;
 }
 
-/// Checks at compile time that `R` is a `Result` whose error takes rejections.
+/// Checks at compile time that `R` is a `Result` whose error takes rejections, and gives the
+/// conversion: the one place generated code states the bound, so a missing `From` is reported
+/// once, on the return type.
 #[inline(always)]
-pub const fn assert_resilient_return<R>()
+pub fn assert_resilient_return<R>() -> fn(ResilienceError) -> R::Error
 where
     R: ResultReturn,
     R::Error: FromRejection,
 {
+    R::Error::from_rejection
+}
+
+/// [`assert_resilient_return`] for a return type that cannot be named (`impl Trait` inside).
+#[inline(always)]
+pub fn rejection_converter<E: FromRejection>() -> fn(ResilienceError) -> E {
+    E::from_rejection
 }
 
 /// Fixes the output type of an attempt's `async` block, so `?` and `return` inside it infer.
@@ -73,17 +82,11 @@ pub fn attempt_output<R, F: Future<Output = R>>(attempt: F) -> F {
 
 /// The final conversion of a failed pipeline into the function's error.
 #[inline]
-pub fn into_error<E: FromRejection>(failure: crate::Failure<E>) -> E {
+pub fn into_error<E>(failure: crate::Failure<E>, convert: fn(ResilienceError) -> E) -> E {
     match failure {
         crate::Failure::Operation(error) => error,
-        crate::Failure::Rejected(rejection) => E::from_rejection(rejection),
+        crate::Failure::Rejected(rejection) => convert(rejection),
     }
-}
-
-/// A call site whose configuration the registry refused.
-#[cold]
-pub fn config_error<E: FromRejection>(error: ConfigError) -> E {
-    E::from_rejection(ResilienceError::Config(error))
 }
 
 pub use tokio::time::sleep;

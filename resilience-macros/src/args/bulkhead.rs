@@ -6,6 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::invalid;
+use super::literal::Int;
 use crate::duration::DurationLit;
 
 pub(crate) const KEYS: &[&str] = &["name", "max_concurrent_calls", "max_queue_size", "max_wait"];
@@ -17,8 +18,8 @@ const MAX_CONCURRENT_CALLS: usize = usize::MAX >> 3;
 #[darling(and_then = Self::check)]
 pub(crate) struct BulkheadArgs {
     name: Option<SpannedValue<String>>,
-    max_concurrent_calls: Option<SpannedValue<usize>>,
-    max_queue_size: Option<SpannedValue<usize>>,
+    max_concurrent_calls: Option<SpannedValue<Int<usize>>>,
+    max_queue_size: Option<SpannedValue<Int<usize>>>,
     max_wait: Option<SpannedValue<DurationLit>>,
 }
 
@@ -35,7 +36,7 @@ impl BulkheadArgs {
             errors.push(invalid(name, "`name` must not be empty"));
         }
         if let Some(calls) = &self.max_concurrent_calls
-            && !(1..=MAX_CONCURRENT_CALLS).contains(&**calls)
+            && !(1..=MAX_CONCURRENT_CALLS).contains(&***calls)
         {
             errors.push(invalid(calls, "`max_concurrent_calls` must be at least 1"));
         }
@@ -58,11 +59,11 @@ impl BulkheadArgs {
         };
         let mut fields = Vec::new();
         if let Some(v) = &self.max_concurrent_calls {
-            let v = **v;
+            let v = ***v;
             fields.push(quote!(max_concurrent_calls: #v,));
         }
         if let Some(v) = &self.max_queue_size {
-            let v = **v;
+            let v = ***v;
             fields.push(quote!(max_queue_size: #v,));
         }
         if let Some(v) = &self.max_wait {

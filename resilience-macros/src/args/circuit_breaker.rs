@@ -6,6 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::invalid;
+use super::literal::{Float, Int};
 use crate::duration::DurationLit;
 
 pub(crate) const KEYS: &[&str] = &[
@@ -23,12 +24,12 @@ pub(crate) const KEYS: &[&str] = &[
 #[darling(and_then = Self::check)]
 pub(crate) struct CircuitBreakerArgs {
     name: Option<SpannedValue<String>>,
-    max_failures: Option<SpannedValue<u32>>,
-    failure_rate: Option<SpannedValue<f64>>,
-    window: Option<SpannedValue<u32>>,
-    min_calls: Option<SpannedValue<u32>>,
+    max_failures: Option<SpannedValue<Int<u32>>>,
+    failure_rate: Option<SpannedValue<Float>>,
+    window: Option<SpannedValue<Int<u32>>>,
+    min_calls: Option<SpannedValue<Int<u32>>>,
     reset_timeout: Option<SpannedValue<DurationLit>>,
-    half_open_allowed_calls: Option<SpannedValue<u32>>,
+    half_open_allowed_calls: Option<SpannedValue<Int<u32>>>,
     pub(crate) failure_if: Option<syn::Path>,
 }
 
@@ -50,7 +51,7 @@ impl CircuitBreakerArgs {
             errors.push(invalid(name, "`name` must not be empty"));
         }
         if let Some(max) = &self.max_failures
-            && **max == 0
+            && ***max == 0
         {
             errors.push(invalid(max, "`max_failures` must be at least 1"));
         }
@@ -61,7 +62,7 @@ impl CircuitBreakerArgs {
             ));
         }
         if let Some(rate) = &self.failure_rate
-            && !(**rate > 0.0 && **rate <= 1.0)
+            && !(***rate > 0.0 && ***rate <= 1.0)
         {
             errors.push(invalid(rate, "`failure_rate` must be in (0, 1]"));
         }
@@ -76,16 +77,19 @@ impl CircuitBreakerArgs {
             }
         }
         if let Some(window) = &self.window
-            && !(1..=MAX_WINDOW).contains(&**window)
+            && !(1..=MAX_WINDOW).contains(&***window)
         {
             errors.push(invalid(
                 window,
                 format!("`window` must be in 1 ..= {MAX_WINDOW}"),
             ));
         }
-        let window = self.window.as_deref().copied().unwrap_or(DEFAULT_WINDOW);
+        let window = self
+            .window
+            .as_deref()
+            .map_or(DEFAULT_WINDOW, |window| window.0);
         if let Some(min_calls) = &self.min_calls
-            && !(1..=window).contains(&**min_calls)
+            && !(1..=window).contains(&***min_calls)
         {
             errors.push(invalid(
                 min_calls,
@@ -98,7 +102,7 @@ impl CircuitBreakerArgs {
             errors.push(invalid(timeout, "`reset_timeout` must be more than 0"));
         }
         if let Some(calls) = &self.half_open_allowed_calls
-            && !(1..=MAX_HALF_OPEN_ALLOWED_CALLS).contains(&**calls)
+            && !(1..=MAX_HALF_OPEN_ALLOWED_CALLS).contains(&***calls)
         {
             errors.push(invalid(
                 calls,
@@ -119,19 +123,19 @@ impl CircuitBreakerArgs {
         };
         let mut fields = Vec::new();
         if let Some(v) = &self.max_failures {
-            let v = **v;
+            let v = ***v;
             fields.push(quote!(max_failures: #v,));
         }
         if let Some(v) = &self.failure_rate {
-            let v = **v;
+            let v = ***v;
             fields.push(quote!(failure_rate: ::core::option::Option::Some(#v),));
         }
         if let Some(v) = &self.window {
-            let v = **v;
+            let v = ***v;
             fields.push(quote!(window: #v,));
         }
         if let Some(v) = &self.min_calls {
-            let v = **v;
+            let v = ***v;
             fields.push(quote!(min_calls: ::core::option::Option::Some(#v),));
         }
         if let Some(v) = &self.reset_timeout {
@@ -139,7 +143,7 @@ impl CircuitBreakerArgs {
             fields.push(quote!(reset_timeout: #v,));
         }
         if let Some(v) = &self.half_open_allowed_calls {
-            let v = **v;
+            let v = ***v;
             fields.push(quote!(half_open_allowed_calls: #v,));
         }
         quote! {

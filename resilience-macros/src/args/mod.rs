@@ -5,6 +5,7 @@
 pub(crate) mod bulkhead;
 pub(crate) mod circuit_breaker;
 pub(crate) mod fallback;
+pub(crate) mod literal;
 pub(crate) mod retry;
 pub(crate) mod timeout;
 

@@ -8,6 +8,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::invalid;
+use super::literal::{Float, Int};
 use crate::duration::DurationLit;
 
 pub(crate) const KEYS: &[&str] = &[
@@ -35,11 +36,11 @@ enum Backoff {
 #[derive(Debug, FromMeta)]
 #[darling(and_then = Self::check)]
 pub(crate) struct RetryArgs {
-    max_retries: Option<SpannedValue<u32>>,
+    max_retries: Option<SpannedValue<Int<u32>>>,
     backoff: Option<SpannedValue<String>>,
     base_delay: Option<SpannedValue<DurationLit>>,
     max_delay: Option<SpannedValue<DurationLit>>,
-    jitter_factor: Option<SpannedValue<f64>>,
+    jitter_factor: Option<SpannedValue<Float>>,
     max_duration: Option<SpannedValue<DurationLit>>,
     pub(crate) retry_if: Option<syn::Path>,
 }
@@ -58,7 +59,7 @@ impl RetryArgs {
     fn check(self) -> darling::Result<Self> {
         let mut errors = darling::Error::accumulator();
         if let Some(max) = &self.max_retries
-            && **max > MAX_RETRIES
+            && ***max > MAX_RETRIES
         {
             errors.push(invalid(
                 max,
@@ -84,13 +85,13 @@ impl RetryArgs {
                 (Some(at), _) => errors.push(invalid(at, message)),
                 (None, Some(at)) => errors.push(invalid(
                     at,
-                    format!("{message}; the default `max_delay` is 2s"),
+                    format!("`base_delay` ({base:?}) is above the default `max_delay` (2s): set `max_delay` to at least {base:?}, or lower `base_delay`"),
                 )),
                 (None, None) => {}
             }
         }
         if let Some(jitter) = &self.jitter_factor
-            && !(0.0..=1.0).contains(&**jitter)
+            && !(0.0..=1.0).contains(&***jitter)
         {
             errors.push(invalid(jitter, "`jitter_factor` must be in [0, 1]"));
         }
@@ -109,7 +110,7 @@ impl RetryArgs {
     pub(crate) fn spec(&self) -> TokenStream {
         let mut fields = Vec::new();
         if let Some(v) = &self.max_retries {
-            let v = **v;
+            let v = ***v;
             fields.push(quote!(max_retries: #v,));
         }
         if let Some(backoff) = self.backoff() {
@@ -129,7 +130,7 @@ impl RetryArgs {
             fields.push(quote!(max_delay: #v,));
         }
         if let Some(v) = &self.jitter_factor {
-            let v = **v;
+            let v = ***v;
             fields.push(quote!(jitter_factor: #v,));
         }
         if let Some(v) = &self.max_duration {

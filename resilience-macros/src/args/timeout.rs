@@ -34,6 +34,7 @@ impl TimeoutArgs {
                 DurationLit::from_string(&text.value()).map_err(|e| e.with_span(text))?,
                 text.span(),
             ),
+            [NestedMeta::Lit(other)] => return Err(crate::duration::not_a_string(other)),
             _ => {
                 check_keys("timeout", &items, KEYS)?;
                 Named::from_list(&items)?.duration

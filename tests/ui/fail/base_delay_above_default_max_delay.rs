@@ -1,0 +1,18 @@
+//! A `base_delay` above the default `max_delay` (2s) needs a `max_delay`.
+use resilience::{ResilienceError, retry};
+
+#[derive(Debug)]
+pub struct MyError(pub ResilienceError);
+
+impl From<ResilienceError> for MyError {
+    fn from(error: ResilienceError) -> Self {
+        MyError(error)
+    }
+}
+
+#[retry(base_delay = "5s")]
+async fn get(id: u64) -> Result<u64, MyError> {
+    Ok(id)
+}
+
+fn main() {}

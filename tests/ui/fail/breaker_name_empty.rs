@@ -1,0 +1,18 @@
+//! A breaker's `name` cannot be empty.
+use resilience::{ResilienceError, circuit_breaker};
+
+#[derive(Debug)]
+pub struct MyError(pub ResilienceError);
+
+impl From<ResilienceError> for MyError {
+    fn from(error: ResilienceError) -> Self {
+        MyError(error)
+    }
+}
+
+#[circuit_breaker(name = "")]
+async fn get(id: u64) -> Result<u64, MyError> {
+    Ok(id)
+}
+
+fn main() {}

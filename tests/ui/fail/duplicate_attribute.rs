@@ -1,0 +1,19 @@
+//! Each attribute at most once per function.
+use resilience::{ResilienceError, retry};
+
+#[derive(Debug)]
+pub struct MyError(pub ResilienceError);
+
+impl From<ResilienceError> for MyError {
+    fn from(error: ResilienceError) -> Self {
+        MyError(error)
+    }
+}
+
+#[retry(max_retries = 1)]
+#[retry(max_retries = 2)]
+async fn get(id: u64) -> Result<u64, MyError> {
+    Ok(id)
+}
+
+fn main() {}

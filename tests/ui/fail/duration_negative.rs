@@ -1,0 +1,18 @@
+//! A duration cannot be negative.
+use resilience::{ResilienceError, circuit_breaker};
+
+#[derive(Debug)]
+pub struct MyError(pub ResilienceError);
+
+impl From<ResilienceError> for MyError {
+    fn from(error: ResilienceError) -> Self {
+        MyError(error)
+    }
+}
+
+#[circuit_breaker(reset_timeout = "-1s")]
+async fn get(id: u64) -> Result<u64, MyError> {
+    Ok(id)
+}
+
+fn main() {}

@@ -1,0 +1,18 @@
+//! Durations are string literals, not numbers.
+use resilience::{ResilienceError, timeout};
+
+#[derive(Debug)]
+pub struct MyError(pub ResilienceError);
+
+impl From<ResilienceError> for MyError {
+    fn from(error: ResilienceError) -> Self {
+        MyError(error)
+    }
+}
+
+#[timeout(500)]
+async fn get(id: u64) -> Result<u64, MyError> {
+    Ok(id)
+}
+
+fn main() {}

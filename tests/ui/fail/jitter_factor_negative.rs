@@ -1,0 +1,18 @@
+//! `jitter_factor` must be in [0, 1].
+use resilience::{ResilienceError, retry};
+
+#[derive(Debug)]
+pub struct MyError(pub ResilienceError);
+
+impl From<ResilienceError> for MyError {
+    fn from(error: ResilienceError) -> Self {
+        MyError(error)
+    }
+}
+
+#[retry(jitter_factor = -0.1)]
+async fn get(id: u64) -> Result<u64, MyError> {
+    Ok(id)
+}
+
+fn main() {}

@@ -1,0 +1,18 @@
+//! `backoff` is one of "exponential", "linear", "fixed".
+use resilience::{ResilienceError, retry};
+
+#[derive(Debug)]
+pub struct MyError(pub ResilienceError);
+
+impl From<ResilienceError> for MyError {
+    fn from(error: ResilienceError) -> Self {
+        MyError(error)
+    }
+}
+
+#[retry(backoff = "quadratic")]
+async fn get(id: u64) -> Result<u64, MyError> {
+    Ok(id)
+}
+
+fn main() {}
