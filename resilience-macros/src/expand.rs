@@ -284,23 +284,34 @@ fn generate(
     let support = quote!(::resilience::__private::macro_support);
     let fn_name = func.sig.ident.to_string();
     let default_name = quote!(::core::concat!(::core::module_path!(), "::", #fn_name));
-    let none = quote!(::core::option::Option::None);
-    let circuit_breaker = policies
-        .circuit_breaker
-        .as_ref()
-        .map_or(none.clone(), |args| args.spec(&default_name));
-    let retry = policies
-        .retry
-        .as_ref()
-        .map_or(none.clone(), RetryArgs::spec);
+    // One `static` per policy, and layers of concrete types: an attempt's future holds only
+    // the layers this function has.
+    let no_layer = quote!(#private::NoLayer);
+    let mut statics = Vec::new();
+    let circuit_breaker = match &policies.circuit_breaker {
+        Some(args) => {
+            let site = args.site(&default_name);
+            statics.push(quote!(static __RESILIENCE_BREAKER: #private::BreakerSite = #site;));
+            quote!(__RESILIENCE_BREAKER.get()?)
+        }
+        None => no_layer.clone(),
+    };
     let timeout = policies
         .timeout
         .as_ref()
-        .map_or(none.clone(), TimeoutArgs::spec);
-    let bulkhead = policies
-        .bulkhead
-        .as_ref()
-        .map_or(none, |args| args.spec(&default_name));
+        .map_or(no_layer.clone(), TimeoutArgs::duration);
+    let bulkhead = match &policies.bulkhead {
+        Some(args) => {
+            let site = args.site(&default_name);
+            statics.push(quote!(static __RESILIENCE_BULKHEAD: #private::BulkheadSite = #site;));
+            quote!(__RESILIENCE_BULKHEAD.get()?)
+        }
+        None => no_layer,
+    };
+    if let Some(args) = &policies.retry {
+        let config = args.config();
+        statics.push(quote!(static __RESILIENCE_RETRY: #private::RetryConfig = #config;));
+    }
 
     // Arguments: each attempt (and the fallback) needs its own copy of owned arguments and a
     // fresh reborrow of `&mut` ones.
@@ -383,7 +394,7 @@ fn generate(
     };
     let attempt = quote! {{
         #(#binds)*
-        __resilience_pipeline.attempt(#failure_if, #attempt_future).await
+        __resilience_layers.attempt(#failure_if, #attempt_future).await
     }};
     let run = match &policies.retry {
         Some(args) => {
@@ -394,7 +405,9 @@ fn generate(
                 None => quote!(&|_: &_| true),
             };
             quote! {{
-                let mut __resilience_retries = __resilience_pipeline.retries();
+                let mut __resilience_retries = #private::Retries::new(
+                    ::core::option::Option::Some(&__RESILIENCE_RETRY),
+                );
                 loop {
                     let __resilience_outcome = #attempt;
                     match __resilience_retries.after(__resilience_outcome, #retry_if) {
@@ -453,15 +466,16 @@ fn generate(
         #uses
         #assert_return
         // `..DEFAULT` has no effect when every key is given.
-        #[allow(clippy::needless_update)]
-        static __RESILIENCE_SITE: #private::CallSite = #private::CallSite::new(#private::SiteSpec {
-            circuit_breaker: #circuit_breaker,
-            retry: #retry,
-            timeout: #timeout,
-            bulkhead: #bulkhead,
-        });
-        let __resilience_result = match __RESILIENCE_SITE.pipeline() {
-            ::core::result::Result::Ok(__resilience_pipeline) => #run,
+        #(#[allow(clippy::needless_update)] #statics)*
+        let __resilience_layers = (|| {
+            ::core::result::Result::Ok::<_, #private::ConfigError>(#private::Layers {
+                circuit_breaker: #circuit_breaker,
+                timeout: #timeout,
+                bulkhead: #bulkhead,
+            })
+        })();
+        let __resilience_result = match __resilience_layers {
+            ::core::result::Result::Ok(__resilience_layers) => #run,
             ::core::result::Result::Err(__resilience_error) => ::core::result::Result::Err(
                 #private::Failure::Rejected(#private::ResilienceError::Config(__resilience_error)),
             ),

@@ -12,6 +12,7 @@ pub mod bulkhead;
 pub mod circuit_breaker;
 mod error;
 mod facade;
+pub mod layers;
 #[doc(hidden)]
 pub mod macro_support;
 pub mod pipeline;
@@ -26,8 +27,9 @@ pub use circuit_breaker::{
 };
 pub use error::{BoxError, ConfigError, ResilienceError};
 pub use facade::{NoFallback, ResilienceConfig, ResilienceFacade};
+pub use layers::{Layers, NoLayer};
 pub use pipeline::{Failure, Pipeline, Retries};
 pub use registry::{BulkheadHandle, CircuitBreakerHandle, Registry, registry};
 pub use retry::{Backoff, RetryConfig};
-pub use site::{CallSite, SiteSpec};
+pub use site::{BreakerSite, BulkheadSite, CallSite, SiteSpec};
 pub use timeout::TimeoutConfig;

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use crate::bulkhead::Bulkhead;
 use crate::circuit_breaker::CircuitBreaker;
 use crate::error::ResilienceError;
+use crate::layers::Layers;
 use crate::retry::{RetryConfig, RetryDecision};
 
 /// Why a pipeline run failed: the operation's own error, or a policy's rejection.
@@ -95,18 +96,10 @@ impl Pipeline<'_> {
     /// so that each attempt's future can borrow the function's arguments afresh).
     #[inline]
     pub fn retries(&self) -> Retries<'_> {
-        Retries {
-            config: self.retry,
-            started: self
-                .retry
-                .and_then(|retry| retry.max_duration)
-                .map(|_| Instant::now()),
-            retries_done: 0,
-        }
+        Retries::new(self.retry)
     }
 
-    /// One attempt: breaker → timeout → bulkhead → `attempt`. The future is only polled once
-    /// the breaker and the bulkhead have admitted it.
+    /// One attempt: breaker → timeout → bulkhead → `attempt` (see [`Layers::attempt`]).
     #[inline]
     pub async fn attempt<T, E, Fut, FailureIf>(
         &self,
@@ -117,45 +110,17 @@ impl Pipeline<'_> {
         Fut: Future<Output = Result<T, E>>,
         FailureIf: Fn(&E) -> bool,
     {
-        let permit = match self.circuit_breaker {
-            Some(breaker) => Some(breaker.try_acquire()?),
-            None => None,
-        };
-        let outcome = match self.timeout {
-            Some(after) => tokio::time::timeout(after, self.guarded(attempt))
-                .await
-                .unwrap_or_else(|_| Err(Failure::Rejected(ResilienceError::Timeout { after }))),
-            None => self.guarded(attempt).await,
-        };
-        if let Some(permit) = permit {
-            let failed = match &outcome {
-                Ok(_) => Some(false),
-                Err(Failure::Operation(error)) => Some(failure_if(error)),
-                Err(Failure::Rejected(rejection)) => rejection.is_breaker_failure().then_some(true),
-            };
-            match failed {
-                Some(false) => permit.success(),
-                Some(true) => permit.failure(),
-                None => drop(permit),
-            }
-        }
-        outcome
+        self.layers().attempt(failure_if, attempt).await
     }
 
-    /// Bulkhead → operation.
+    /// The layers of one attempt, decided at run time.
     #[inline]
-    async fn guarded<T, E, Fut>(&self, attempt: Fut) -> Result<T, Failure<E>>
-    where
-        Fut: Future<Output = Result<T, E>>,
-    {
-        let _slot = match self.bulkhead {
-            Some(bulkhead) => Some(match bulkhead.try_acquire() {
-                Some(slot) => slot,
-                None => bulkhead.acquire_queued().await?,
-            }),
-            None => None,
-        };
-        attempt.await.map_err(Failure::Operation)
+    pub fn layers(&self) -> Layers<Option<&CircuitBreaker>, Option<Duration>, Option<&Bulkhead>> {
+        Layers {
+            circuit_breaker: self.circuit_breaker,
+            timeout: self.timeout,
+            bulkhead: self.bulkhead,
+        }
     }
 }
 
@@ -167,7 +132,19 @@ pub struct Retries<'a> {
     retries_done: u32,
 }
 
-impl Retries<'_> {
+impl<'a> Retries<'a> {
+    /// The retry state of a call that starts now; `None` means a single attempt.
+    #[inline]
+    pub fn new(config: Option<&'a RetryConfig>) -> Self {
+        Retries {
+            config,
+            started: config
+                .and_then(|retry| retry.max_duration)
+                .map(|_| Instant::now()),
+            retries_done: 0,
+        }
+    }
+
     /// After an attempt: `Break` with the call's result, or `Continue` with the delay to sleep
     /// before the next attempt.
     ///

@@ -1,8 +1,12 @@
-//! A call site's policies, resolved once: what generated code keeps in a `static`.
+//! Call sites: the policies of one annotated function, resolved once and kept in `static`s.
 //!
 //! The first call registers (or finds) the named breaker and bulkhead in the process-wide
-//! registry; every later call reads one `OnceLock` and borrows them. This is what makes the
-//! registry lookup once per call site, never per call.
+//! registry; every later call reads one `OnceLock` per policy and borrows it. This is what makes
+//! the registry lookup once per call site, never per call.
+//!
+//! Generated code keeps one [`BreakerSite`] / [`BulkheadSite`] per policy it uses and builds
+//! [`Layers`] of concrete types from them; [`CallSite`] bundles optional ones for code that
+//! decides at run time.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -10,9 +14,72 @@ use std::time::Duration;
 use crate::bulkhead::{Bulkhead, BulkheadConfig};
 use crate::circuit_breaker::{CircuitBreaker, CircuitBreakerConfig};
 use crate::error::ConfigError;
+use crate::layers::Layers;
 use crate::pipeline::Pipeline;
 use crate::registry::registry;
 use crate::retry::RetryConfig;
+
+/// A named breaker of one call site, registered on first use.
+#[derive(Debug)]
+pub struct BreakerSite {
+    name: &'static str,
+    config: CircuitBreakerConfig,
+    resolved: OnceLock<Result<Arc<CircuitBreaker>, ConfigError>>,
+}
+
+impl BreakerSite {
+    /// A breaker site that has not been called yet.
+    pub const fn new(name: &'static str, config: CircuitBreakerConfig) -> Self {
+        BreakerSite {
+            name,
+            config,
+            resolved: OnceLock::new(),
+        }
+    }
+
+    /// The breaker, registering it on the first call.
+    #[inline]
+    pub fn get(&self) -> Result<&CircuitBreaker, ConfigError> {
+        match self
+            .resolved
+            .get_or_init(|| registry().circuit_breaker_or_register(self.name, &self.config))
+        {
+            Ok(breaker) => Ok(breaker),
+            Err(error) => Err(error.clone()),
+        }
+    }
+}
+
+/// A named bulkhead of one call site, registered on first use.
+#[derive(Debug)]
+pub struct BulkheadSite {
+    name: &'static str,
+    config: BulkheadConfig,
+    resolved: OnceLock<Result<Arc<Bulkhead>, ConfigError>>,
+}
+
+impl BulkheadSite {
+    /// A bulkhead site that has not been called yet.
+    pub const fn new(name: &'static str, config: BulkheadConfig) -> Self {
+        BulkheadSite {
+            name,
+            config,
+            resolved: OnceLock::new(),
+        }
+    }
+
+    /// The bulkhead, registering it on the first call.
+    #[inline]
+    pub fn get(&self) -> Result<&Bulkhead, ConfigError> {
+        match self
+            .resolved
+            .get_or_init(|| registry().bulkhead_or_register(self.name, &self.config))
+        {
+            Ok(bulkhead) => Ok(bulkhead),
+            Err(error) => Err(error.clone()),
+        }
+    }
+}
 
 /// The policies a call site asks for, as `const` data.
 #[derive(Debug, Clone)]
@@ -37,58 +104,60 @@ impl SiteSpec {
     };
 }
 
-#[derive(Debug)]
-struct Resolved {
-    circuit_breaker: Option<Arc<CircuitBreaker>>,
-    bulkhead: Option<Arc<Bulkhead>>,
-}
-
-/// One call site: its spec and, after the first call, its registered policies.
+/// One call site with optional policies: its pipeline is decided at run time.
 #[derive(Debug)]
 pub struct CallSite {
-    spec: SiteSpec,
-    resolved: OnceLock<Result<Resolved, ConfigError>>,
+    circuit_breaker: Option<BreakerSite>,
+    retry: Option<RetryConfig>,
+    retry_checked: OnceLock<Result<(), ConfigError>>,
+    timeout: Option<Duration>,
+    bulkhead: Option<BulkheadSite>,
 }
 
 impl CallSite {
     /// A call site that has not been called yet.
     pub const fn new(spec: SiteSpec) -> Self {
+        let SiteSpec {
+            circuit_breaker,
+            retry,
+            timeout,
+            bulkhead,
+        } = spec;
         CallSite {
-            spec,
-            resolved: OnceLock::new(),
+            circuit_breaker: match circuit_breaker {
+                Some((name, config)) => Some(BreakerSite::new(name, config)),
+                None => None,
+            },
+            retry,
+            retry_checked: OnceLock::new(),
+            timeout,
+            bulkhead: match bulkhead {
+                Some((name, config)) => Some(BulkheadSite::new(name, config)),
+                None => None,
+            },
         }
     }
 
     /// The pipeline of this site, registering its policies on the first call.
     #[inline]
     pub fn pipeline(&self) -> Result<Pipeline<'_>, ConfigError> {
-        let resolved = self.resolved.get_or_init(|| self.resolve());
-        match resolved {
-            Ok(resolved) => Ok(Pipeline {
-                retry: self.spec.retry.as_ref(),
-                circuit_breaker: resolved.circuit_breaker.as_deref(),
-                timeout: self.spec.timeout,
-                bulkhead: resolved.bulkhead.as_deref(),
-            }),
-            Err(error) => Err(error.clone()),
-        }
-    }
-
-    #[cold]
-    fn resolve(&self) -> Result<Resolved, ConfigError> {
-        if let Some(retry) = &self.spec.retry {
-            retry.validate()?;
-        }
-        let registry = registry();
-        Ok(Resolved {
-            circuit_breaker: match &self.spec.circuit_breaker {
-                Some((name, config)) => Some(registry.circuit_breaker_or_register(name, config)?),
-                None => None,
-            },
-            bulkhead: match &self.spec.bulkhead {
-                Some((name, config)) => Some(registry.bulkhead_or_register(name, config)?),
-                None => None,
-            },
+        self.retry_checked
+            .get_or_init(|| self.retry.as_ref().map_or(Ok(()), RetryConfig::validate))
+            .clone()?;
+        let layers = Layers {
+            circuit_breaker: self
+                .circuit_breaker
+                .as_ref()
+                .map(BreakerSite::get)
+                .transpose()?,
+            timeout: self.timeout,
+            bulkhead: self.bulkhead.as_ref().map(BulkheadSite::get).transpose()?,
+        };
+        Ok(Pipeline {
+            retry: self.retry.as_ref(),
+            circuit_breaker: layers.circuit_breaker,
+            timeout: layers.timeout,
+            bulkhead: layers.bulkhead,
         })
     }
 }

@@ -48,8 +48,8 @@ impl BulkheadArgs {
         errors.finish_with(self)
     }
 
-    /// `Some((name, BulkheadConfig { .. }))` for the call site's `SiteSpec`.
-    pub(crate) fn spec(&self, default_name: &TokenStream) -> TokenStream {
+    /// `BulkheadSite::new(name, BulkheadConfig { .. })`: the call site's `static`.
+    pub(crate) fn site(&self, default_name: &TokenStream) -> TokenStream {
         let name = match &self.name {
             Some(name) => {
                 let name = name.as_str();
@@ -71,10 +71,10 @@ impl BulkheadArgs {
             fields.push(quote!(max_wait: ::core::option::Option::Some(#v),));
         }
         quote! {
-            ::core::option::Option::Some((#name, ::resilience::__private::BulkheadConfig {
+            ::resilience::__private::BulkheadSite::new(#name, ::resilience::__private::BulkheadConfig {
                 #(#fields)*
                 ..::resilience::__private::BulkheadConfig::DEFAULT
-            }))
+            })
         }
     }
 }

@@ -112,8 +112,8 @@ impl CircuitBreakerArgs {
         errors.finish_with(self)
     }
 
-    /// `Some((name, CircuitBreakerConfig { .. }))` for the call site's `SiteSpec`.
-    pub(crate) fn spec(&self, default_name: &TokenStream) -> TokenStream {
+    /// `BreakerSite::new(name, CircuitBreakerConfig { .. })`: the call site's `static`.
+    pub(crate) fn site(&self, default_name: &TokenStream) -> TokenStream {
         let name = match &self.name {
             Some(name) => {
                 let name = name.as_str();
@@ -147,10 +147,10 @@ impl CircuitBreakerArgs {
             fields.push(quote!(half_open_allowed_calls: #v,));
         }
         quote! {
-            ::core::option::Option::Some((#name, ::resilience::__private::CircuitBreakerConfig {
+            ::resilience::__private::BreakerSite::new(#name, ::resilience::__private::CircuitBreakerConfig {
                 #(#fields)*
                 ..::resilience::__private::CircuitBreakerConfig::DEFAULT
-            }))
+            })
         }
     }
 }

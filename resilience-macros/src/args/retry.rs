@@ -106,8 +106,8 @@ impl RetryArgs {
         errors.finish_with(self)
     }
 
-    /// `Some(RetryConfig { .. })` for the call site's `SiteSpec`.
-    pub(crate) fn spec(&self) -> TokenStream {
+    /// `RetryConfig { .. }`: the call site's `static`.
+    pub(crate) fn config(&self) -> TokenStream {
         let mut fields = Vec::new();
         if let Some(v) = &self.max_retries {
             let v = ***v;
@@ -138,10 +138,10 @@ impl RetryArgs {
             fields.push(quote!(max_duration: ::core::option::Option::Some(#v),));
         }
         quote! {
-            ::core::option::Option::Some(::resilience::__private::RetryConfig {
+            ::resilience::__private::RetryConfig {
                 #(#fields)*
                 ..::resilience::__private::RetryConfig::DEFAULT
-            })
+            }
         }
     }
 }

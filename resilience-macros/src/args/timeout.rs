@@ -48,9 +48,8 @@ impl TimeoutArgs {
         })
     }
 
-    /// `Some(Duration)` for the call site's `SiteSpec`.
-    pub(crate) fn spec(&self) -> TokenStream {
-        let duration = self.duration.tokens();
-        quote::quote!(::core::option::Option::Some(#duration))
+    /// The per-attempt `Duration`, as a `const` expression.
+    pub(crate) fn duration(&self) -> TokenStream {
+        self.duration.tokens()
     }
 }

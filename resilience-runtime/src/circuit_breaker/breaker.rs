@@ -132,6 +132,14 @@ impl CircuitBreaker {
     /// Asks to run one call: a permit to report the outcome on, or `CircuitOpen`.
     #[inline]
     pub fn try_acquire(&self) -> Result<BreakerPermit<'_>, ResilienceError> {
+        self.admit().ok_or_else(|| self.rejection())
+    }
+
+    /// [`try_acquire`](Self::try_acquire) without building the rejection: `None` is
+    /// `CircuitOpen` (get it from [`rejection`](Self::rejection)). The pipeline uses this so the
+    /// happy path carries a permit, not a `Result` sized for an error with a `String`.
+    #[inline]
+    pub fn admit(&self) -> Option<BreakerPermit<'_>> {
         let word = self.word.load(Ordering::Acquire);
         let state = State::decode(word);
         if let Phase::Closed { .. } = state.phase {
@@ -142,29 +150,35 @@ impl CircuitBreaker {
                     trial: false
                 }
             );
-            return Ok(BreakerPermit {
+            return Some(BreakerPermit {
                 breaker: self,
                 epoch: state.epoch,
                 trial: false,
             });
         }
-        self.acquire_slow()
+        self.admit_slow()
     }
 
     #[cold]
-    fn acquire_slow(&self) -> Result<BreakerPermit<'_>, ResilienceError> {
+    fn admit_slow(&self) -> Option<BreakerPermit<'_>> {
         match self.apply(Event::Acquire) {
-            Decision::Admitted { epoch, trial } => Ok(BreakerPermit {
+            Decision::Admitted { epoch, trial } => Some(BreakerPermit {
                 breaker: self,
                 epoch,
                 trial,
             }),
             _ => {
                 self.counters.rejected.fetch_add(1, Ordering::Relaxed);
-                Err(ResilienceError::CircuitOpen {
-                    name: self.name.clone(),
-                })
+                None
             }
+        }
+    }
+
+    /// The `CircuitOpen` error naming this breaker.
+    #[cold]
+    pub fn rejection(&self) -> ResilienceError {
+        ResilienceError::CircuitOpen {
+            name: self.name.clone(),
         }
     }
 
