@@ -27,6 +27,10 @@
 //! contract; each item's rustdoc states them.
 
 pub use resilience_discovery as discovery;
+pub use resilience_discovery::{
+    Balancer, CallOutcome, DiscoveryConfig, DiscoveryError, Instance, InstanceId, OutlierConfig,
+    Route, ServiceDiscovery,
+};
 #[doc = include_str!("../docs/attributes/bulkhead.md")]
 pub use resilience_macros::bulkhead;
 #[doc = include_str!("../docs/attributes/circuit_breaker.md")]

@@ -1,5 +1,29 @@
-//! Service discovery for `resilience`: a registry of service instances, health checking, load
-//! balancing and routing (CONTRACT §5).
+//! Service discovery for `resilience` (CONTRACT §5): a registry of service instances with
+//! etcd's semantics (leases, revisions, watch), health (active checks and outlier detection),
+//! O(1) lock-free load balancing, routing by metadata, version and environment.
 //!
-//! This crate is a skeleton until the discovery issue lands; it is re-exported as
-//! `resilience::discovery` so the facade's shape is already final.
+//! Reads ([`ServiceDiscovery::discover`], picks) serve an immutable snapshot swapped with
+//! `arc-swap` on each change: they never lock and never do I/O. Writes go through a
+//! [`RegistryBackend`]; [`MemoryRegistry`] is the default.
+
+mod balancer;
+mod catalog;
+mod config;
+mod discovery;
+mod endpoint;
+mod error;
+mod global;
+mod instance;
+mod outlier;
+mod route;
+mod store;
+
+pub use balancer::Balancer;
+pub use config::{DiscoveryConfig, OutlierConfig};
+pub use discovery::{CallOutcome, ServiceDiscovery};
+pub use endpoint::{Endpoint, InFlight};
+pub use error::DiscoveryError;
+pub use global::{global, set_global};
+pub use instance::{Instance, InstanceId, MAX_WEIGHT};
+pub use route::Route;
+pub use store::{Change, LeaseId, MemoryRegistry, RegistryBackend, Revision, Snapshot, WatchEvent};

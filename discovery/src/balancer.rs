@@ -1,0 +1,245 @@
+//! Load balancers. Each pick is O(1) whatever the number of instances: the tables a balancer
+//! needs (smooth weighted round robin's sequence, weighted random's alias table) are built once
+//! per catalog revision, and a pick reads them with one atomic counter or two random numbers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::endpoint::Endpoint;
+
+/// How a route picks an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Balancer {
+    /// Power of two choices on peak-EWMA latency × (in-flight + 1) (Linkerd's, Finagle's).
+    #[default]
+    P2cPeakEwma,
+    /// Each instance in turn, weights ignored.
+    RoundRobin,
+    /// Power of two choices on in-flight calls (divided by weight).
+    LeastConnections,
+    /// Weighted random (alias method).
+    Random,
+    /// Smooth weighted round robin (nginx's), as a precomputed sequence.
+    WeightedRoundRobin,
+}
+
+impl Balancer {
+    /// The balancer named as `#[discover(balancer = "...")]` names it.
+    pub fn from_name(name: &str) -> Option<Balancer> {
+        Some(match name {
+            "p2c" => Balancer::P2cPeakEwma,
+            "round_robin" => Balancer::RoundRobin,
+            "least_connections" => Balancer::LeastConnections,
+            "random" => Balancer::Random,
+            "weighted_round_robin" => Balancer::WeightedRoundRobin,
+            _ => return None,
+        })
+    }
+
+    /// The names [`from_name`](Self::from_name) accepts.
+    pub const NAMES: &'static [&'static str] = &[
+        "p2c",
+        "round_robin",
+        "least_connections",
+        "random",
+        "weighted_round_robin",
+    ];
+}
+
+/// The longest smooth-weighted-round-robin sequence built; larger weight sums are scaled down.
+const MAX_SEQUENCE: u64 = 1 << 16;
+
+/// A balancer's precomputed view of one set of endpoints.
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub(crate) endpoints: Arc<[Arc<Endpoint>]>,
+    /// Weighted random: Vose's alias table (probability in 2^32 parts, alias index).
+    alias: Vec<(u32, u32)>,
+    /// Smooth weighted round robin: indices into `endpoints`.
+    sequence: Vec<u32>,
+}
+
+impl Table {
+    pub(crate) fn new(endpoints: Arc<[Arc<Endpoint>]>, balancer: Balancer) -> Table {
+        let weights: Vec<u64> = endpoints.iter().map(|e| u64::from(e.weight())).collect();
+        let needs_alias = matches!(
+            balancer,
+            Balancer::Random | Balancer::P2cPeakEwma | Balancer::LeastConnections
+        );
+        Table {
+            alias: if needs_alias {
+                alias_table(&weights)
+            } else {
+                Vec::new()
+            },
+            sequence: if balancer == Balancer::WeightedRoundRobin {
+                smooth_sequence(&weights)
+            } else {
+                Vec::new()
+            },
+            endpoints,
+        }
+    }
+
+    /// One index drawn with probability proportional to weight.
+    #[inline]
+    fn weighted_index(&self) -> usize {
+        let n = self.alias.len();
+        let column = fastrand::usize(..n);
+        let (threshold, alias) = self.alias[column];
+        if fastrand::u32(..) < threshold {
+            column
+        } else {
+            alias as usize
+        }
+    }
+
+    /// Picks an index (never called on an empty table). `accept` may refuse a candidate (an
+    /// instance that already failed this call); it is then avoided if any other is available.
+    pub(crate) fn pick(
+        &self,
+        balancer: Balancer,
+        counter: &AtomicUsize,
+        bound: Option<u32>,
+        accept: impl Fn(&Endpoint) -> bool,
+    ) -> usize {
+        let n = self.endpoints.len();
+        let candidate = |index: usize| accept(&self.endpoints[index]);
+        // A few draws find an acceptable candidate in O(1) unless nearly all are refused; then
+        // one scan decides (the rare case of a call that already failed on most instances).
+        for _ in 0..8 {
+            let index = match balancer {
+                Balancer::RoundRobin => counter.fetch_add(1, Ordering::Relaxed) % n,
+                Balancer::WeightedRoundRobin => {
+                    let step = counter.fetch_add(1, Ordering::Relaxed) % self.sequence.len();
+                    self.sequence[step] as usize
+                }
+                Balancer::Random => self.weighted_index(),
+                Balancer::LeastConnections | Balancer::P2cPeakEwma => {
+                    let a = self.weighted_index();
+                    let mut b = self.weighted_index();
+                    if b == a && n > 1 {
+                        b = (a + 1 + fastrand::usize(..n - 1)) % n;
+                    }
+                    self.better(balancer, a, b, bound, candidate)
+                }
+            };
+            if candidate(index) {
+                return index;
+            }
+        }
+        (0..n).find(|&index| candidate(index)).unwrap_or(0)
+    }
+
+    fn better(
+        &self,
+        balancer: Balancer,
+        a: usize,
+        b: usize,
+        bound: Option<u32>,
+        candidate: impl Fn(usize) -> bool,
+    ) -> usize {
+        match (candidate(a), candidate(b)) {
+            (true, false) => return a,
+            (false, true) => return b,
+            _ => {}
+        }
+        let (ea, eb) = (&self.endpoints[a], &self.endpoints[b]);
+        if let Some(bound) = bound {
+            match (ea.in_flight() > bound, eb.in_flight() > bound) {
+                (true, false) => return b,
+                (false, true) => return a,
+                _ => {}
+            }
+        }
+        let cost = |endpoint: &Endpoint| match balancer {
+            Balancer::LeastConnections => f64::from(endpoint.in_flight()),
+            _ => endpoint.cost(),
+        } / f64::from(endpoint.weight());
+        if cost(eb) < cost(ea) { b } else { a }
+    }
+}
+
+/// Vose's alias method: O(n) to build, O(1) to draw.
+fn alias_table(weights: &[u64]) -> Vec<(u32, u32)> {
+    let n = weights.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let total: u64 = weights.iter().sum();
+    let mut scaled: Vec<f64> = weights
+        .iter()
+        .map(|&w| w as f64 * n as f64 / total as f64)
+        .collect();
+    let mut table = vec![(u32::MAX, 0u32); n];
+    let (mut small, mut large): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| scaled[i] < 1.0);
+    while let (Some(s), Some(&l)) = (small.pop(), large.last()) {
+        table[s] = (
+            (scaled[s] * 4_294_967_296.0).min(4_294_967_295.0) as u32,
+            l as u32,
+        );
+        scaled[l] -= 1.0 - scaled[s];
+        if scaled[l] < 1.0 {
+            large.pop();
+            small.push(l);
+        }
+    }
+    for index in large.into_iter().chain(small) {
+        table[index] = (u32::MAX, index as u32);
+    }
+    table
+}
+
+/// nginx's smooth weighted round robin, unrolled into one period.
+fn smooth_sequence(weights: &[u64]) -> Vec<u32> {
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    let total: u64 = weights.iter().sum();
+    let weights: Vec<i64> = if total > MAX_SEQUENCE {
+        weights
+            .iter()
+            .map(|&w| ((w * MAX_SEQUENCE) / total).max(1) as i64)
+            .collect()
+    } else {
+        weights.iter().map(|&w| w as i64).collect()
+    };
+    let total: i64 = weights.iter().sum();
+    let mut current = vec![0i64; weights.len()];
+    (0..total)
+        .map(|_| {
+            for (c, w) in current.iter_mut().zip(&weights) {
+                *c += w;
+            }
+            let (best, _) = current
+                .iter()
+                .enumerate()
+                .max_by_key(|(index, c)| (**c, std::cmp::Reverse(*index)))
+                .unwrap_or((0, &0));
+            current[best] -= total;
+            best as u32
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smooth_sequence_interleaves_by_weight() {
+        assert_eq!(smooth_sequence(&[5, 1, 1]), [0, 0, 1, 0, 2, 0, 0]);
+    }
+
+    #[test]
+    fn alias_table_keeps_weights() {
+        let table = alias_table(&[1, 3]);
+        let p0 = table[0].0 as f64 / 4_294_967_296.0 / 2.0
+            + if table[1].1 == 0 {
+                (1.0 - table[1].0 as f64 / 4_294_967_296.0) / 2.0
+            } else {
+                0.0
+            };
+        assert!((p0 - 0.25).abs() < 1e-6, "{p0}");
+    }
+}

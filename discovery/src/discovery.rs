@@ -1,0 +1,370 @@
+//! [`ServiceDiscovery`]: the seed-compatible API over a registry backend, serving reads from a
+//! local snapshot (no lock, no I/O) and feeding call outcomes to passive health.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use crate::catalog::{Catalog, Service};
+use crate::config::DiscoveryConfig;
+use crate::endpoint::{Endpoint, InFlight};
+use crate::error::DiscoveryError;
+use crate::instance::{Instance, InstanceId};
+use crate::route::Route;
+use crate::store::{
+    Change, LeaseId, Listener, MemoryRegistry, RegistryBackend, Snapshot, WatchEvent,
+};
+
+/// How a call through a picked instance ended, for passive health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallOutcome {
+    /// The call succeeded.
+    Success,
+    /// The call failed.
+    Failure,
+    /// The call timed out or was cancelled.
+    Timeout,
+}
+
+/// Service discovery: a registry of instances, their health, and load-balanced picks
+/// (CONTRACT §5). Cloning gives another handle to the same discovery.
+#[derive(Debug, Clone)]
+pub struct ServiceDiscovery {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: DiscoveryConfig,
+    env: Option<String>,
+    backend: Arc<MemoryRegistry>,
+    writer: Mutex<Writer>,
+    pub(crate) catalog: ArcSwap<Catalog>,
+    routes: ArcSwap<HashMap<String, Arc<Route>>>,
+}
+
+#[derive(Default)]
+struct Writer {
+    revision: u64,
+    services: HashMap<String, (Vec<Arc<Endpoint>>, Arc<AtomicU32>)>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceDiscovery")
+            .field("config", &self.config)
+            .field("revision", &self.catalog.load().revision)
+            .finish()
+    }
+}
+
+impl Default for ServiceDiscovery {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ServiceDiscovery {
+    /// An in-memory discovery with the default configuration.
+    pub fn new() -> Self {
+        Self::with_config(DiscoveryConfig::default())
+    }
+
+    /// An in-memory discovery with `config`.
+    pub fn with_config(config: DiscoveryConfig) -> Self {
+        Self::with_registry(MemoryRegistry::new(), config)
+    }
+
+    /// A discovery over a shared in-memory `registry` (several discoveries over one registry
+    /// behave like processes sharing an etcd cluster).
+    pub fn with_registry(registry: Arc<MemoryRegistry>, config: DiscoveryConfig) -> Self {
+        let inner = Arc::new(Inner {
+            env: config.env.clone(),
+            config,
+            backend: Arc::clone(&registry),
+            writer: Mutex::new(Writer::default()),
+            catalog: ArcSwap::from_pointee(Catalog::default()),
+            routes: ArcSwap::from_pointee(HashMap::new()),
+        });
+        // Listen first, then load what is already there: a change between the two is applied
+        // twice, which is harmless (the same instance put again).
+        let listener: Weak<dyn Listener> =
+            Arc::downgrade(&(Arc::clone(&inner) as Arc<dyn Listener>));
+        registry.add_listener(listener);
+        let (snapshot, _) = registry.watch();
+        for instance in snapshot.instances {
+            inner.apply(&Change::Put(instance));
+        }
+        ServiceDiscovery { inner }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DiscoveryConfig {
+        &self.inner.config
+    }
+
+    /// The registry backend.
+    pub fn registry(&self) -> &Arc<MemoryRegistry> {
+        &self.inner.backend
+    }
+
+    fn check(&self, instance: &Instance) -> Result<(), DiscoveryError> {
+        instance.attributes()?;
+        let writer = self.inner.lock();
+        let count = writer
+            .services
+            .get(&instance.id.service)
+            .map_or(0, |(endpoints, _)| {
+                endpoints
+                    .iter()
+                    .filter(|endpoint| endpoint.instance.id != instance.id)
+                    .count()
+            });
+        if count >= self.inner.config.max_instances {
+            return Err(DiscoveryError::TooManyInstances {
+                service: instance.id.service.clone(),
+                max: self.inner.config.max_instances,
+            });
+        }
+        Ok(())
+    }
+
+    /// Registers `instance` (replacing one with the same id) until [`deregister`]. A malformed
+    /// instance (bad `weight` or `version` metadata, empty host, port 0) or one beyond
+    /// `max_instances` is refused and nothing changes.
+    ///
+    /// [`deregister`]: Self::deregister
+    pub fn register(&self, instance: Instance) -> Result<(), DiscoveryError> {
+        self.check(&instance)?;
+        self.inner.backend.put(instance, None).map(drop)
+    }
+
+    /// Registers `instance` under a lease of `ttl`: it disappears unless
+    /// [`heartbeat`](Self::heartbeat) renews the lease within each `ttl`.
+    pub fn register_with_lease(
+        &self,
+        instance: Instance,
+        ttl: Duration,
+    ) -> Result<LeaseId, DiscoveryError> {
+        self.check(&instance)?;
+        let lease = self.inner.backend.grant(ttl)?;
+        self.inner.backend.put(instance, Some(lease))?;
+        Ok(lease)
+    }
+
+    /// Renews a lease.
+    pub fn heartbeat(&self, lease: LeaseId) -> Result<(), DiscoveryError> {
+        self.inner.backend.keep_alive(lease)
+    }
+
+    /// Removes an instance: it gets no new traffic from this moment, healthy or not.
+    pub fn deregister(&self, id: &InstanceId) -> Result<(), DiscoveryError> {
+        self.inner.backend.delete(id).map(drop)
+    }
+
+    /// The eligible (healthy, not ejected, in this process's environment) instances of
+    /// `service`; empty when there are none.
+    pub fn discover(&self, service: &str) -> Result<Vec<Instance>, DiscoveryError> {
+        let catalog = self.inner.catalog.load();
+        Ok(catalog
+            .services
+            .get(service)
+            .map_or_else(Vec::new, |entry| {
+                entry
+                    .eligible
+                    .iter()
+                    .filter(|endpoint| self.in_env(endpoint))
+                    .map(|endpoint| endpoint.instance.clone())
+                    .collect()
+            }))
+    }
+
+    fn in_env(&self, endpoint: &Endpoint) -> bool {
+        match &self.inner.env {
+            Some(env) => endpoint.attributes.env.as_ref() == Some(env),
+            None => true,
+        }
+    }
+
+    /// One eligible instance of `service`, chosen by the default balancer (P2C peak-EWMA).
+    pub fn discover_one(&self, service: &str) -> Result<Instance, DiscoveryError> {
+        let route = self.default_route(service);
+        let endpoint = self.pick_endpoint(&route, |_| false)?;
+        Ok(endpoint.instance.clone())
+    }
+
+    fn default_route(&self, service: &str) -> Arc<Route> {
+        if let Some(route) = self.inner.routes.load().get(service) {
+            return Arc::clone(route);
+        }
+        let route = Arc::new(Route::new(service));
+        self.inner.routes.rcu(|routes| {
+            let mut routes = HashMap::clone(routes);
+            routes
+                .entry(service.to_owned())
+                .or_insert_with(|| Arc::clone(&route));
+            routes
+        });
+        route
+    }
+
+    fn pick_endpoint(
+        &self,
+        route: &Route,
+        avoid: impl Fn(&Endpoint) -> bool,
+    ) -> Result<Arc<Endpoint>, DiscoveryError> {
+        let catalog = self.inner.catalog.load();
+        route.pick(
+            &catalog,
+            self.inner.env.as_deref(),
+            self.inner.config.max_imbalance,
+            avoid,
+        )
+    }
+
+    /// Picks an instance for one call on `route` and counts the call in flight until the
+    /// returned guard is dropped or [`report`](Self::report)ed. Instances `avoid` refuses (those
+    /// that already failed this call) are passed over when any other is eligible.
+    pub fn pick(
+        &self,
+        route: &Route,
+        avoid: impl Fn(&Endpoint) -> bool,
+    ) -> Result<InFlight, DiscoveryError> {
+        Ok(self.pick_endpoint(route, avoid)?.begin())
+    }
+
+    /// Feeds a call's outcome to the instance's latency estimate and outlier detector.
+    pub fn report(&self, call: InFlight, outcome: CallOutcome) {
+        let endpoint = Arc::clone(call.endpoint());
+        endpoint.observe_latency(call.started().elapsed());
+        drop(call);
+        crate::outlier::record(&self.inner, &endpoint, outcome);
+    }
+
+    /// Every registered endpoint of `service` with its live state (health, ejection, in
+    /// flight, latency), eligible or not.
+    pub fn endpoints(&self, service: &str) -> Vec<Arc<Endpoint>> {
+        self.inner
+            .catalog
+            .load()
+            .services
+            .get(service)
+            .map_or_else(Vec::new, |entry| entry.endpoints.clone())
+    }
+
+    /// Marks an instance healthy or not (what active health checks do).
+    pub fn set_healthy(&self, id: &InstanceId, healthy: bool) -> Result<(), DiscoveryError> {
+        let endpoint = self
+            .endpoints(&id.service)
+            .into_iter()
+            .find(|endpoint| &endpoint.instance.id == id)
+            .ok_or_else(|| DiscoveryError::UnknownInstance { id: id.clone() })?;
+        if endpoint.healthy.swap(healthy, Ordering::AcqRel) != healthy {
+            tracing::info!(target: "resilience::discovery", instance = %id, healthy, "health changed");
+            self.inner.refresh(&id.service);
+        }
+        Ok(())
+    }
+
+    /// Checks every registered instance once with `check` and marks each healthy or not by
+    /// its answer (the seed's one-shot check; see `health` for periodic checks).
+    pub async fn check_all_health<F, Fut>(&self, check: F) -> Result<(), DiscoveryError>
+    where
+        F: Fn(Instance) -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let services: Vec<String> = self.inner.catalog.load().services.keys().cloned().collect();
+        for service in services {
+            for endpoint in self.endpoints(&service) {
+                let healthy = check(endpoint.instance.clone()).await;
+                // An instance deregistered meanwhile is no error: it is simply gone.
+                match self.set_healthy(&endpoint.instance.id, healthy) {
+                    Ok(()) | Err(DiscoveryError::UnknownInstance { .. }) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The registry's instances now and every change after (see [`RegistryBackend::watch`]).
+    pub fn watch(&self) -> (Snapshot, tokio::sync::broadcast::Receiver<WatchEvent>) {
+        self.inner.backend.watch()
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Writer> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn apply(&self, change: &Change) {
+        let mut writer = self.lock();
+        let service = match change {
+            Change::Put(instance) => {
+                let Ok(attributes) = instance.attributes() else {
+                    // Another writer of a shared registry stored something malformed: keep
+                    // serving the rest.
+                    tracing::warn!(target: "resilience::discovery", instance = %instance.id, "ignoring a malformed instance in the registry");
+                    return;
+                };
+                let (endpoints, load) = writer
+                    .services
+                    .entry(instance.id.service.clone())
+                    .or_default();
+                let endpoint = Endpoint::new(instance.clone(), attributes, Arc::clone(load));
+                match endpoints.binary_search_by(|e| e.instance.id.cmp(&instance.id)) {
+                    Ok(index) => endpoints[index] = endpoint,
+                    Err(index) => endpoints.insert(index, endpoint),
+                }
+                instance.id.service.clone()
+            }
+            Change::Delete(id) => {
+                if let Some((endpoints, _)) = writer.services.get_mut(&id.service) {
+                    endpoints.retain(|endpoint| &endpoint.instance.id != id);
+                }
+                id.service.clone()
+            }
+        };
+        self.publish(&mut writer, &service);
+    }
+
+    /// Rebuilds `service`'s entry (membership, health or ejection changed) and publishes a
+    /// new catalog revision.
+    pub(crate) fn refresh(&self, service: &str) {
+        let mut writer = self.lock();
+        self.publish(&mut writer, service);
+    }
+
+    fn publish(&self, writer: &mut Writer, service: &str) {
+        writer.revision += 1;
+        let current = self.catalog.load();
+        let mut services = current.services.clone();
+        match writer.services.get(service) {
+            Some((endpoints, load)) if !endpoints.is_empty() => {
+                services.insert(
+                    service.to_owned(),
+                    Arc::new(Service::new(endpoints.clone(), Arc::clone(load))),
+                );
+            }
+            _ => {
+                services.remove(service);
+            }
+        }
+        self.catalog.store(Arc::new(Catalog {
+            revision: writer.revision,
+            services,
+        }));
+    }
+}
+
+impl Listener for Inner {
+    fn changed(&self, event: &WatchEvent) {
+        self.apply(&event.change);
+    }
+}

@@ -1,0 +1,162 @@
+//! Service instances: identity, address, metadata, and the attributes read from metadata
+//! (`version`, `zone`, `env`, `weight`), validated once at registration.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::error::DiscoveryError;
+
+/// Identifies one instance of one service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceId {
+    /// The service's name, e.g. `"user-service"`.
+    pub service: String,
+    /// The instance's id, unique within the service.
+    pub id: String,
+}
+
+impl InstanceId {
+    /// `service`/`id`.
+    pub fn new(service: impl Into<String>, id: impl Into<String>) -> Self {
+        InstanceId {
+            service: service.into(),
+            id: id.into(),
+        }
+    }
+}
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.service, self.id)
+    }
+}
+
+/// One instance of a service, as registered.
+///
+/// The metadata keys `version` (semver), `zone`, `env` and `weight` (a whole number ≥ 1,
+/// default 1) have meaning to routing and load balancing; a malformed value is refused at
+/// registration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Instance {
+    /// Service and instance id.
+    pub id: InstanceId,
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Free-form metadata; see the type's documentation for the keys with meaning.
+    pub metadata: HashMap<String, String>,
+}
+
+/// The largest weight accepted.
+pub const MAX_WEIGHT: u32 = 10_000;
+
+impl Instance {
+    /// An instance with no metadata.
+    pub fn new(
+        service: impl Into<String>,
+        id: impl Into<String>,
+        host: impl Into<String>,
+        port: u16,
+    ) -> Self {
+        Instance {
+            id: InstanceId::new(service, id),
+            host: host.into(),
+            port,
+            metadata: HashMap::new(),
+        }
+    }
+
+    /// Adds a metadata entry.
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// `http://host:port`.
+    pub fn base_url(&self) -> String {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("http://[{}]:{}", self.host, self.port)
+        } else {
+            format!("http://{}:{}", self.host, self.port)
+        }
+    }
+
+    /// The instance's attributes, or why its registration is refused.
+    pub(crate) fn attributes(&self) -> Result<Attributes, DiscoveryError> {
+        let invalid = |reason: String| DiscoveryError::InvalidInstance {
+            id: self.id.clone(),
+            reason,
+        };
+        if self.id.service.trim().is_empty() {
+            return Err(invalid("the service name is empty".into()));
+        }
+        if self.id.id.trim().is_empty() {
+            return Err(invalid("the instance id is empty".into()));
+        }
+        if self.host.trim().is_empty() {
+            return Err(invalid("the host is empty".into()));
+        }
+        if self.port == 0 {
+            return Err(invalid("the port is 0".into()));
+        }
+        let version = match self.metadata.get("version") {
+            Some(text) => Some(semver::Version::parse(text.trim_start_matches('v')).map_err(
+                |error| invalid(format!("metadata `version = {text:?}` is not a semantic version (e.g. \"2.1.0\"): {error}")),
+            )?),
+            None => None,
+        };
+        let weight = match self.metadata.get("weight") {
+            Some(text) => match text.parse::<u32>() {
+                Ok(weight) if (1..=MAX_WEIGHT).contains(&weight) => weight,
+                _ => {
+                    return Err(invalid(format!(
+                        "metadata `weight = {text:?}` must be a whole number in 1 ..= {MAX_WEIGHT}"
+                    )));
+                }
+            },
+            None => 1,
+        };
+        Ok(Attributes {
+            version,
+            zone: self.metadata.get("zone").cloned(),
+            env: self.metadata.get("env").cloned(),
+            weight,
+        })
+    }
+}
+
+/// What the well-known metadata keys say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Attributes {
+    pub(crate) version: Option<semver::Version>,
+    pub(crate) zone: Option<String>,
+    pub(crate) env: Option<String>,
+    pub(crate) weight: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_metadata_is_parsed() {
+        let instance = Instance::new("svc", "a", "127.0.0.1", 80)
+            .with_metadata("version", "2.1.0")
+            .with_metadata("weight", "3")
+            .with_metadata("env", "prod");
+        let attributes = instance.attributes().unwrap();
+        assert_eq!(attributes.version, Some(semver::Version::new(2, 1, 0)));
+        assert_eq!(attributes.weight, 3);
+        assert_eq!(attributes.env.as_deref(), Some("prod"));
+    }
+
+    #[test]
+    fn malformed_metadata_is_refused_with_a_reason() {
+        for (key, value) in [("weight", "x"), ("weight", "0"), ("version", "two")] {
+            let instance = Instance::new("svc", "a", "127.0.0.1", 80).with_metadata(key, value);
+            let error = instance.attributes().unwrap_err();
+            assert!(error.to_string().contains(key), "{error}");
+        }
+    }
+}
