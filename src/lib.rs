@@ -51,5 +51,6 @@ pub use resilience_runtime::{
 /// Items for generated code only: not part of the public API, may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use resilience_discovery as discovery;
     pub use resilience_runtime::*;
 }
