@@ -1,10 +1,14 @@
 //! The programmatic API (CONTRACT §6): the same pipeline as the attributes, driven by closures
 //! and a configuration value instead of generated code.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
-use crate::bulkhead::BulkheadConfig;
-use crate::circuit_breaker::CircuitBreakerConfig;
+use arc_swap::ArcSwap;
+
+use crate::bulkhead::{Bulkhead, BulkheadConfig};
+use crate::circuit_breaker::{CircuitBreaker, CircuitBreakerConfig};
 use crate::error::{BoxError, ConfigError, ResilienceError};
 use crate::pipeline::{Failure, Pipeline};
 use crate::registry::{Registry, registry};
@@ -47,6 +51,17 @@ pub struct ResilienceFacade {
     config: ResilienceConfig,
     invalid: Option<ConfigError>,
     registry: &'static Registry,
+    /// The policies of each `service` → `operation` this facade has called, looked up without
+    /// a lock or an allocation (the registry is consulted once per operation).
+    operations: Arc<ArcSwap<Operations>>,
+}
+
+type Operations = HashMap<String, HashMap<String, Arc<OperationPolicies>>>;
+
+#[derive(Debug)]
+struct OperationPolicies {
+    circuit_breaker: Arc<CircuitBreaker>,
+    bulkhead: Arc<Bulkhead>,
 }
 
 impl Default for ResilienceFacade {
@@ -58,11 +73,7 @@ impl Default for ResilienceFacade {
 impl ResilienceFacade {
     /// A facade with the contract's defaults.
     pub fn new() -> Self {
-        ResilienceFacade {
-            config: ResilienceConfig::default(),
-            invalid: None,
-            registry: registry(),
-        }
+        Self::with_config(ResilienceConfig::default())
     }
 
     /// A facade with `config`.
@@ -79,6 +90,7 @@ impl ResilienceFacade {
             config,
             invalid,
             registry: registry(),
+            operations: Arc::default(),
         }
     }
 
@@ -116,18 +128,12 @@ impl ResilienceFacade {
         if let Some(error) = &self.invalid {
             return Err(ResilienceError::Config(error.clone()));
         }
-        let name = format!("{service}/{operation_name}");
-        let breaker = self
-            .registry
-            .circuit_breaker_or_register(&name, &self.config.circuit_breaker)?;
-        let bulkhead = self
-            .registry
-            .bulkhead_or_register(&name, &self.config.bulkhead)?;
+        let policies = self.policies(service, operation_name)?;
         let pipeline = Pipeline {
             retry: Some(&self.config.retry),
-            circuit_breaker: Some(&breaker),
+            circuit_breaker: Some(&policies.circuit_breaker),
             timeout: Some(self.config.timeout.timeout),
-            bulkhead: Some(&bulkhead),
+            bulkhead: Some(&policies.bulkhead),
         };
         match pipeline.run(|_| true, |_| true, operation).await {
             Ok(value) => Ok(value),
@@ -139,6 +145,42 @@ impl ResilienceFacade {
                 }),
             },
         }
+    }
+}
+
+impl ResilienceFacade {
+    /// The breaker and bulkhead of `service`/`operation`, registered on first use.
+    fn policies(
+        &self,
+        service: &str,
+        operation: &str,
+    ) -> Result<Arc<OperationPolicies>, ConfigError> {
+        if let Some(policies) = self
+            .operations
+            .load()
+            .get(service)
+            .and_then(|operations| operations.get(operation))
+        {
+            return Ok(Arc::clone(policies));
+        }
+        let name = format!("{service}/{operation}");
+        let policies = Arc::new(OperationPolicies {
+            circuit_breaker: self
+                .registry
+                .circuit_breaker_or_register(&name, &self.config.circuit_breaker)?,
+            bulkhead: self
+                .registry
+                .bulkhead_or_register(&name, &self.config.bulkhead)?,
+        });
+        self.operations.rcu(|operations| {
+            let mut operations = Operations::clone(operations);
+            operations
+                .entry(service.to_owned())
+                .or_default()
+                .insert(operation.to_owned(), Arc::clone(&policies));
+            operations
+        });
+        Ok(policies)
     }
 }
 
