@@ -19,6 +19,7 @@ pub mod pipeline;
 mod registry;
 pub mod retry;
 pub mod site;
+mod sync;
 pub mod timeout;
 
 pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadPermit};

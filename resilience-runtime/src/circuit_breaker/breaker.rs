@@ -2,7 +2,7 @@
 //! compare-and-swap loop. Admission in Closed and a success in Closed with no failure pending are
 //! single loads: the fast paths below return exactly what `step` would (debug builds check it).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 
 use tokio::time::Instant;
 

@@ -5,7 +5,7 @@
 //! straddle a `clear` (a transition); an outcome that does may land in the new window, as if it
 //! had arrived a moment later.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use crate::sync::{AtomicI64, AtomicU64, Ordering};
 
 pub(crate) struct Window {
     size: u64,

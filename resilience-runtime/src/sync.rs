@@ -1,0 +1,7 @@
+//! The atomics of the lock-free structures: `std`'s, or loom's under `cfg(loom)` so the loom
+//! tests (`tests/loom.rs`) explore their interleavings.
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};

@@ -1,0 +1,136 @@
+//! `specs/CircuitBreaker.tla` model-checked, and the runtime's `step` checked against it.
+
+use std::time::Instant;
+
+use resilience_runtime::circuit_breaker::state::{
+    Decision, Event, Limits, Micros, Phase, State, step,
+};
+use resilience_verification::circuit_breaker::{CircuitBreakerModel, INVARIANTS, check_refinement};
+use stateright::{Checker, Model};
+
+#[test]
+fn spec_invariants_hold_and_every_interesting_state_is_reachable() {
+    let started = Instant::now();
+    let checker = CircuitBreakerModel::spec().checker().spawn_bfs().join();
+    checker.assert_properties();
+    eprintln!(
+        "CircuitBreaker spec: {} states ({} generated) in {:?}",
+        checker.unique_state_count(),
+        checker.state_count(),
+        started.elapsed()
+    );
+    assert!(checker.unique_state_count() > 1_000);
+}
+
+#[test]
+fn runtime_step_satisfies_every_spec_invariant() {
+    let started = Instant::now();
+    let checker = CircuitBreakerModel::implementation(step)
+        .checker()
+        .spawn_bfs()
+        .join();
+    checker.assert_properties();
+    let spec = CircuitBreakerModel::spec().checker().spawn_bfs().join();
+    assert_eq!(checker.unique_state_count(), spec.unique_state_count());
+    eprintln!(
+        "CircuitBreaker implementation: {} states in {:?}",
+        checker.unique_state_count(),
+        started.elapsed()
+    );
+}
+
+#[test]
+fn runtime_step_refines_the_spec_action_by_action() {
+    let started = Instant::now();
+    let report = check_refinement(step).unwrap_or_else(|mismatch| panic!("{mismatch}"));
+    eprintln!(
+        "CircuitBreaker refinement: {report:?} in {:?}",
+        started.elapsed()
+    );
+    assert!(report.enabled > report.states, "{report:?}");
+}
+
+/// `step` with one trial too many in HalfOpen.
+fn step_with_an_extra_trial(
+    state: State,
+    event: Event,
+    limits: &Limits,
+    now: Micros,
+) -> (State, Decision) {
+    if let (
+        Phase::HalfOpen {
+            admitted,
+            succeeded,
+        },
+        Event::Acquire,
+    ) = (state.phase, event)
+        && admitted == limits.half_open_allowed_calls
+    {
+        let next = State {
+            epoch: state.epoch,
+            phase: Phase::HalfOpen {
+                admitted: admitted + 1,
+                succeeded,
+            },
+        };
+        return (
+            next,
+            Decision::Admitted {
+                epoch: state.epoch,
+                trial: true,
+            },
+        );
+    }
+    step(state, event, limits, now)
+}
+
+/// `step` that forgets to free the slot of a cancelled trial.
+fn step_leaking_cancelled_trials(
+    state: State,
+    event: Event,
+    limits: &Limits,
+    now: Micros,
+) -> (State, Decision) {
+    match event {
+        Event::Cancel { .. } => (state, Decision::Recorded),
+        _ => step(state, event, limits, now),
+    }
+}
+
+#[test]
+fn checker_catches_one_extra_half_open_trial() {
+    let checker = CircuitBreakerModel::implementation(step_with_an_extra_trial)
+        .checker()
+        .spawn_bfs()
+        .join();
+    let path = checker
+        .discovery("HalfOpenBound")
+        .expect("the checker must report the extra trial");
+    eprintln!("counterexample: {:?}", path.into_actions());
+    assert!(check_refinement(step_with_an_extra_trial).is_err());
+}
+
+#[test]
+fn checker_catches_a_trial_slot_not_released_on_cancel() {
+    let checker = CircuitBreakerModel::implementation(step_leaking_cancelled_trials)
+        .checker()
+        .spawn_bfs()
+        .join();
+    let path = checker
+        .discovery("TrialsAccounted")
+        .expect("the checker must report the leaked slot");
+    eprintln!("counterexample: {:?}", path.into_actions());
+    assert!(check_refinement(step_leaking_cancelled_trials).is_err());
+}
+
+#[test]
+fn every_spec_invariant_is_a_checked_property() {
+    let names: Vec<_> = CircuitBreakerModel::spec()
+        .properties()
+        .iter()
+        .map(|p| p.name)
+        .collect();
+    for invariant in INVARIANTS {
+        assert!(names.contains(&invariant), "{invariant} is not checked");
+    }
+}
