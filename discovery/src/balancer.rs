@@ -190,36 +190,67 @@ fn alias_table(weights: &[u64]) -> Vec<(u32, u32)> {
     table
 }
 
-/// nginx's smooth weighted round robin, unrolled into one period.
+/// Smooth weighted round robin, unrolled into one period: earliest deadline first (Envoy's
+/// form), where instance i is due every 1/wᵢ. Each instance appears exactly its weight times
+/// per period and its turns are spread evenly. O(W log n) to build for a total weight W, which
+/// is capped by scaling the weights down.
 fn smooth_sequence(weights: &[u64]) -> Vec<u32> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
     if weights.is_empty() {
         return Vec::new();
     }
     let total: u64 = weights.iter().sum();
-    let weights: Vec<i64> = if total > MAX_SEQUENCE {
+    let weights: Vec<u64> = if total > MAX_SEQUENCE {
         weights
             .iter()
-            .map(|&w| ((w * MAX_SEQUENCE) / total).max(1) as i64)
+            .map(|&w| ((w * MAX_SEQUENCE) / total).max(1))
             .collect()
     } else {
-        weights.iter().map(|&w| w as i64).collect()
+        weights.to_vec()
     };
-    let total: i64 = weights.iter().sum();
-    let mut current = vec![0i64; weights.len()];
-    (0..total)
-        .map(|_| {
-            for (c, w) in current.iter_mut().zip(&weights) {
-                *c += w;
-            }
-            let (best, _) = current
-                .iter()
-                .enumerate()
-                .max_by_key(|(index, c)| (**c, std::cmp::Reverse(*index)))
-                .unwrap_or((0, &0));
-            current[best] -= total;
-            best as u32
+    let total: u64 = weights.iter().sum();
+    // Deadlines as exact fractions k/w compared by cross-multiplication; ties go to the lower
+    // index.
+    #[derive(PartialEq, Eq)]
+    struct Due {
+        turn: u64,
+        weight: u64,
+        index: u32,
+    }
+    impl Ord for Due {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            (u128::from(self.turn) * u128::from(other.weight))
+                .cmp(&(u128::from(other.turn) * u128::from(self.weight)))
+                .then(self.index.cmp(&other.index))
+        }
+    }
+    impl PartialOrd for Due {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    let mut heap: BinaryHeap<Reverse<Due>> = weights
+        .iter()
+        .enumerate()
+        .map(|(index, &weight)| {
+            Reverse(Due {
+                turn: 1,
+                weight,
+                index: index as u32,
+            })
         })
-        .collect()
+        .collect();
+    let mut sequence = Vec::with_capacity(total as usize);
+    while sequence.len() < total as usize {
+        let Some(Reverse(mut due)) = heap.pop() else {
+            break;
+        };
+        sequence.push(due.index);
+        due.turn += 1;
+        heap.push(Reverse(due));
+    }
+    sequence
 }
 
 #[cfg(test)]
@@ -227,8 +258,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn smooth_sequence_interleaves_by_weight() {
-        assert_eq!(smooth_sequence(&[5, 1, 1]), [0, 0, 1, 0, 2, 0, 0]);
+    fn smooth_sequence_gives_each_its_weight_spread_out() {
+        let sequence = smooth_sequence(&[5, 1, 1]);
+        assert_eq!(sequence.len(), 7);
+        for (index, weight) in [(0, 5), (1, 1), (2, 1)] {
+            assert_eq!(sequence.iter().filter(|&&i| i == index).count(), weight);
+        }
+        assert!(
+            sequence.windows(3).all(|w| w.contains(&0)),
+            "the heavy instance is never absent for 3 turns: {sequence:?}"
+        );
+    }
+
+    #[test]
+    fn smooth_sequence_is_fast_for_many_instances() {
+        let sequence = smooth_sequence(&vec![1; 10_000]);
+        assert_eq!(sequence.len(), 10_000);
     }
 
     #[test]

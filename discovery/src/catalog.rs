@@ -10,6 +10,8 @@ use crate::endpoint::Endpoint;
 /// Every service at one catalog revision.
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
+    /// Which discovery this catalog belongs to (a route may serve several).
+    pub(crate) origin: u64,
     /// Bumped by every change of membership, health or ejection.
     pub(crate) revision: u64,
     pub(crate) services: HashMap<String, Arc<Service>>,
@@ -24,10 +26,16 @@ pub(crate) struct Service {
     pub(crate) eligible: Arc<[Arc<Endpoint>]>,
     /// Calls in flight over all the service's endpoints (for the bounded-load rule).
     pub(crate) load: Arc<AtomicU32>,
+    /// Endpoints ejected now (the outlier detector's limit is checked and taken on it).
+    pub(crate) ejected: Arc<AtomicU32>,
 }
 
 impl Service {
-    pub(crate) fn new(endpoints: Vec<Arc<Endpoint>>, load: Arc<AtomicU32>) -> Service {
+    pub(crate) fn new(
+        endpoints: Vec<Arc<Endpoint>>,
+        load: Arc<AtomicU32>,
+        ejected: Arc<AtomicU32>,
+    ) -> Service {
         let eligible = endpoints
             .iter()
             .filter(|endpoint| endpoint.is_eligible())
@@ -37,6 +45,7 @@ impl Service {
             endpoints,
             eligible,
             load,
+            ejected,
         }
     }
 }

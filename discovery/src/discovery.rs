@@ -49,7 +49,15 @@ pub(crate) struct Inner {
 #[derive(Default)]
 struct Writer {
     revision: u64,
-    services: HashMap<String, (Vec<Arc<Endpoint>>, Arc<AtomicU32>)>,
+    services: HashMap<String, ServiceState>,
+}
+
+/// A service's endpoints and the counters shared by all its snapshots.
+#[derive(Default)]
+struct ServiceState {
+    endpoints: Vec<Arc<Endpoint>>,
+    load: Arc<AtomicU32>,
+    ejected: Arc<AtomicU32>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -86,7 +94,10 @@ impl ServiceDiscovery {
             config,
             backend: Arc::clone(&registry),
             writer: Mutex::new(Writer::default()),
-            catalog: ArcSwap::from_pointee(Catalog::default()),
+            catalog: ArcSwap::from_pointee(Catalog {
+                origin: next_origin(),
+                ..Catalog::default()
+            }),
             routes: ArcSwap::from_pointee(HashMap::new()),
         });
         // Listen first, then load what is already there: a change between the two is applied
@@ -117,8 +128,9 @@ impl ServiceDiscovery {
         let count = writer
             .services
             .get(&instance.id.service)
-            .map_or(0, |(endpoints, _)| {
-                endpoints
+            .map_or(0, |state| {
+                state
+                    .endpoints
                     .iter()
                     .filter(|endpoint| endpoint.instance.id != instance.id)
                     .count()
@@ -313,20 +325,37 @@ impl Inner {
                     tracing::warn!(target: "resilience::discovery", instance = %instance.id, "ignoring a malformed instance in the registry");
                     return;
                 };
-                let (endpoints, load) = writer
+                let state = writer
                     .services
                     .entry(instance.id.service.clone())
                     .or_default();
-                let endpoint = Endpoint::new(instance.clone(), attributes, Arc::clone(load));
-                match endpoints.binary_search_by(|e| e.instance.id.cmp(&instance.id)) {
-                    Ok(index) => endpoints[index] = endpoint,
-                    Err(index) => endpoints.insert(index, endpoint),
+                match state
+                    .endpoints
+                    .binary_search_by(|e| e.instance.id.cmp(&instance.id))
+                {
+                    // The same instance put again (a watch resync, a repeated registration)
+                    // keeps its live state: health, ejection, latency.
+                    Ok(index) if state.endpoints[index].instance == *instance => return,
+                    Ok(index) => {
+                        let endpoint =
+                            Endpoint::new(instance.clone(), attributes, Arc::clone(&state.load));
+                        let replaced = std::mem::replace(&mut state.endpoints[index], endpoint);
+                        release_ejection(state, &replaced);
+                    }
+                    Err(index) => {
+                        let endpoint =
+                            Endpoint::new(instance.clone(), attributes, Arc::clone(&state.load));
+                        state.endpoints.insert(index, endpoint);
+                    }
                 }
                 instance.id.service.clone()
             }
             Change::Delete(id) => {
-                if let Some((endpoints, _)) = writer.services.get_mut(&id.service) {
-                    endpoints.retain(|endpoint| &endpoint.instance.id != id);
+                if let Some(state) = writer.services.get_mut(&id.service)
+                    && let Ok(index) = state.endpoints.binary_search_by(|e| e.instance.id.cmp(id))
+                {
+                    let removed = state.endpoints.remove(index);
+                    release_ejection(state, &removed);
                 }
                 id.service.clone()
             }
@@ -346,10 +375,14 @@ impl Inner {
         let current = self.catalog.load();
         let mut services = current.services.clone();
         match writer.services.get(service) {
-            Some((endpoints, load)) if !endpoints.is_empty() => {
+            Some(state) if !state.endpoints.is_empty() => {
                 services.insert(
                     service.to_owned(),
-                    Arc::new(Service::new(endpoints.clone(), Arc::clone(load))),
+                    Arc::new(Service::new(
+                        state.endpoints.clone(),
+                        Arc::clone(&state.load),
+                        Arc::clone(&state.ejected),
+                    )),
                 );
             }
             _ => {
@@ -357,6 +390,7 @@ impl Inner {
             }
         }
         self.catalog.store(Arc::new(Catalog {
+            origin: current.origin,
             revision: writer.revision,
             services,
         }));
@@ -367,4 +401,17 @@ impl Listener for Inner {
     fn changed(&self, event: &WatchEvent) {
         self.apply(&event.change);
     }
+}
+
+/// A removed or replaced endpoint that was ejected gives its place in the ejection limit back.
+fn release_ejection(state: &ServiceState, endpoint: &Endpoint) {
+    if endpoint.ejected.swap(false, Ordering::AcqRel) {
+        state.ejected.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A number unique to each discovery, so a route used with several never mixes their catalogs.
+fn next_origin() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }

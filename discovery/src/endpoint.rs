@@ -14,27 +14,33 @@ pub(crate) const DEFAULT_RTT: Duration = Duration::from_millis(30);
 pub(crate) const DECAY: Duration = Duration::from_secs(10);
 
 /// A registered instance and its live state.
+///
+/// Laid out for picks: the fields a balancer reads and writes on every call come first and the
+/// struct is cache-line aligned, so with the `Arc`'s counts they share one line per endpoint —
+/// a pick touches two lines whatever the number of instances.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub struct Endpoint {
-    pub(crate) instance: Instance,
-    pub(crate) attributes: Attributes,
+    in_flight: AtomicU32,
+    weight: u32,
+    /// Peak-EWMA latency estimate in nanoseconds (f64 bits) and when it was last updated.
+    ewma_nanos: AtomicU64,
+    ewma_stamp: AtomicU64,
+    /// The service's total in flight, shared by its endpoints.
+    service_load: Arc<AtomicU32>,
     /// Active health: false after `unhealthy_threshold` failed checks.
     pub(crate) healthy: AtomicBool,
     /// Passive health: ejected by the outlier detector.
     pub(crate) ejected: AtomicBool,
+    /// Readmitted after an ejection and not yet proven: one failure ejects again.
+    pub(crate) on_probation: AtomicBool,
     /// Consecutive failed calls (outlier detection).
     pub(crate) consecutive_failures: AtomicU32,
     /// Times ejected so far (ejection length grows with it).
     pub(crate) times_ejected: AtomicU32,
-    /// Readmitted after an ejection and not yet proven: one failure ejects again.
-    pub(crate) on_probation: AtomicBool,
-    in_flight: AtomicU32,
-    /// The service's total in flight, shared by its endpoints.
-    service_load: Arc<AtomicU32>,
-    /// Peak-EWMA latency estimate in nanoseconds (f64 bits) and when it was last updated.
-    ewma_nanos: AtomicU64,
-    ewma_stamp: AtomicU64,
     origin: Instant,
+    pub(crate) instance: Instance,
+    pub(crate) attributes: Attributes,
 }
 
 impl Endpoint {
@@ -44,6 +50,7 @@ impl Endpoint {
         service_load: Arc<AtomicU32>,
     ) -> Arc<Endpoint> {
         Arc::new(Endpoint {
+            weight: attributes.weight,
             instance,
             attributes,
             healthy: AtomicBool::new(true),
@@ -66,7 +73,7 @@ impl Endpoint {
 
     /// The instance's weight (metadata `weight`, default 1).
     pub fn weight(&self) -> u32 {
-        self.attributes.weight
+        self.weight
     }
 
     /// Calls in flight now.

@@ -7,23 +7,32 @@
 //! [`RegistryBackend`]; [`MemoryRegistry`] is the default.
 
 mod balancer;
+mod call;
 mod catalog;
+mod client;
 mod config;
 mod discovery;
 mod endpoint;
 mod error;
 mod global;
+mod health;
 mod instance;
 mod outlier;
 mod route;
 mod store;
 
 pub use balancer::Balancer;
+pub use call::{DiscoverSite, FailedInstances, InstanceCall};
+pub use client::{ClientError, ServiceClient};
 pub use config::{DiscoveryConfig, OutlierConfig};
 pub use discovery::{CallOutcome, ServiceDiscovery};
 pub use endpoint::{Endpoint, InFlight};
 pub use error::DiscoveryError;
 pub use global::{global, set_global};
+pub use health::{CustomCheck, HealthCheck, HealthCheckEvent, HealthChecker, HealthProbe};
 pub use instance::{Instance, InstanceId, MAX_WEIGHT};
+/// The HTTP client crate [`ServiceClient`] builds requests with (its `RequestBuilder`,
+/// `Method`, `Error`, …).
+pub use reqwest;
 pub use route::Route;
 pub use store::{Change, LeaseId, MemoryRegistry, RegistryBackend, Revision, Snapshot, WatchEvent};

@@ -34,13 +34,31 @@ fn eject(inner: &Arc<Inner>, endpoint: &Arc<Endpoint>) {
     let Some(entry) = catalog.services.get(service) else {
         return; // Deregistered meanwhile.
     };
+    if !Arc::ptr_eq(
+        entry
+            .endpoints
+            .iter()
+            .find(|e| e.instance.id == endpoint.instance.id)
+            .unwrap_or(endpoint),
+        endpoint,
+    ) {
+        return; // Replaced or deregistered meanwhile: a stale report.
+    }
+    // Take a place in the ejection limit atomically, so concurrent ejections cannot together
+    // pass it.
     let total = entry.endpoints.len();
-    let ejected = entry.endpoints.iter().filter(|e| e.is_ejected()).count();
-    if (ejected + 1) * 100 > total * config.max_ejected_percent as usize {
+    let limit = total * config.max_ejected_percent as usize / 100;
+    let taken = entry
+        .ejected
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |ejected| {
+            ((ejected as usize) < limit).then_some(ejected + 1)
+        });
+    if taken.is_err() {
         tracing::debug!(target: "resilience::discovery", instance = %endpoint.instance.id, "not ejecting: the service is at its ejection limit");
         return;
     }
     if endpoint.ejected.swap(true, Ordering::AcqRel) {
+        entry.ejected.fetch_sub(1, Ordering::AcqRel);
         return; // Another caller ejected it first.
     }
     let times = endpoint.times_ejected.fetch_add(1, Ordering::AcqRel) + 1;
@@ -75,7 +93,17 @@ fn readmit_after(inner: &Arc<Inner>, endpoint: &Arc<Endpoint>, duration: Duratio
 
 fn readmit(inner: &Inner, endpoint: &Endpoint) {
     endpoint.on_probation.store(true, Ordering::Release);
-    endpoint.ejected.store(false, Ordering::Release);
+    if !endpoint.ejected.swap(false, Ordering::AcqRel) {
+        return; // Deregistered (or replaced) meanwhile, which released its place already.
+    }
+    if let Some(entry) = inner
+        .catalog
+        .load()
+        .services
+        .get(&endpoint.instance.id.service)
+    {
+        entry.ejected.fetch_sub(1, Ordering::AcqRel);
+    }
     tracing::info!(target: "resilience::discovery", instance = %endpoint.instance.id, "instance readmitted on probation");
     inner.refresh(&endpoint.instance.id.service);
 }

@@ -26,6 +26,7 @@ pub struct Route {
 
 #[derive(Debug)]
 struct Cached {
+    origin: u64,
     revision: u64,
     table: Option<Table>,
 }
@@ -46,6 +47,7 @@ impl Route {
     /// Picks with `balancer`.
     pub fn balancer(mut self, balancer: Balancer) -> Route {
         self.balancer = balancer;
+        self.cached = ArcSwapOption::empty(); // Built under the old filters.
         self
     }
 
@@ -58,12 +60,14 @@ impl Route {
             }
         })?;
         self.version = Some(parsed);
+        self.cached = ArcSwapOption::empty(); // Built under the old filters.
         Ok(self)
     }
 
     /// Only instances whose metadata has `key = value` (all such filters must match).
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Route {
         self.metadata.push((key.into(), value.into()));
+        self.cached = ArcSwapOption::empty(); // Built under the old filters.
         self
     }
 
@@ -107,6 +111,7 @@ impl Route {
             (!endpoints.is_empty()).then(|| Table::new(endpoints, self.balancer))
         });
         let cached = Arc::new(Cached {
+            origin: catalog.origin,
             revision: catalog.revision,
             table,
         });
@@ -125,7 +130,11 @@ impl Route {
         let guard = self.cached.load();
         let rebuilt;
         let cached = match &*guard {
-            Some(cached) if cached.revision == catalog.revision => cached,
+            Some(cached)
+                if cached.revision == catalog.revision && cached.origin == catalog.origin =>
+            {
+                cached
+            }
             _ => {
                 rebuilt = self.rebuild(catalog, env);
                 &rebuilt
@@ -138,11 +147,11 @@ impl Route {
         };
         let bound = match self.balancer {
             Balancer::P2cPeakEwma | Balancer::LeastConnections => {
-                let total = catalog
-                    .services
-                    .get(&self.service)
-                    .map_or(0, |service| service.load.load(Ordering::Relaxed));
-                let mean = f64::from(total) / table.endpoints.len() as f64;
+                // The service's mean: its whole load over all its eligible instances.
+                let (total, eligible) = catalog.services.get(&self.service).map_or((0, 1), |s| {
+                    (s.load.load(Ordering::Relaxed), s.eligible.len().max(1))
+                });
+                let mean = f64::from(total) / eligible as f64;
                 Some(((1.0 + max_imbalance) * mean).ceil() as u32 + 1)
             }
             _ => None,
