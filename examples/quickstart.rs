@@ -228,6 +228,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         outage.1.as_secs_f64()
     );
 
+    // reqwest is built without a TLS crypto provider of its own here (the discovery crate
+    // brings rustls on `ring`): an application installs the one it wants, once.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let workers: Vec<_> = (0..8u64)
         .map(|worker| {
