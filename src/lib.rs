@@ -2,7 +2,8 @@
 //!
 //! Fault tolerance for async Rust services: circuit breakers, retries, timeouts, bulkheads and
 //! fallbacks, composed in one fixed order (fallback → retry → circuit breaker → timeout →
-//! bulkhead → operation), plus service discovery with load balancing.
+//! bulkhead → discover → operation), plus service discovery with load balancing
+//! (`#[discover]` injects a [`ServiceClient`] bound to the instance picked for each attempt).
 //!
 //! ```
 //! use resilience::{ResilienceFacade, BoxError};
@@ -29,12 +30,14 @@
 pub use resilience_discovery as discovery;
 pub use resilience_discovery::{
     Balancer, CallOutcome, DiscoveryConfig, DiscoveryError, Instance, InstanceId, OutlierConfig,
-    Route, ServiceDiscovery,
+    Route, ServiceClient, ServiceDiscovery,
 };
 #[doc = include_str!("../docs/attributes/bulkhead.md")]
 pub use resilience_macros::bulkhead;
 #[doc = include_str!("../docs/attributes/circuit_breaker.md")]
 pub use resilience_macros::circuit_breaker;
+#[doc = include_str!("../docs/attributes/discover.md")]
+pub use resilience_macros::discover;
 #[doc = include_str!("../docs/attributes/fallback.md")]
 pub use resilience_macros::fallback;
 #[doc = include_str!("../docs/attributes/retry.md")]

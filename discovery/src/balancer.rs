@@ -107,6 +107,7 @@ impl Table {
         let candidate = |index: usize| accept(&self.endpoints[index]);
         // A few draws find an acceptable candidate in O(1) unless nearly all are refused; then
         // one scan decides (the rare case of a call that already failed on most instances).
+        let mut drawn = 0;
         for _ in 0..8 {
             let index = match balancer {
                 Balancer::RoundRobin => counter.fetch_add(1, Ordering::Relaxed) % n,
@@ -127,8 +128,10 @@ impl Table {
             if candidate(index) {
                 return index;
             }
+            drawn = index;
         }
-        (0..n).find(|&index| candidate(index)).unwrap_or(0)
+        // Every instance refused (all failed this call already): the balancer's own choice.
+        (0..n).find(|&index| candidate(index)).unwrap_or(drawn)
     }
 
     fn better(

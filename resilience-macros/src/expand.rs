@@ -1,7 +1,12 @@
 //! Stacking and code generation: the attribute that expands first collects its siblings (bare or
 //! `resilience::`-qualified), removes them, and emits ONE pipeline in the contract's order
-//! (fallback → retry → circuit breaker → timeout → bulkhead → body), whatever order they were
-//! written in.
+//! (fallback → retry → circuit breaker → timeout → bulkhead → discover → body), whatever order
+//! they were written in.
+//!
+//! `#[discover]` is the innermost step of each attempt: once the bulkhead admitted the attempt,
+//! it picks an instance (avoiding those that already failed this call), binds the function's
+//! `ServiceClient` parameter — removed from the signature users call — to it, runs the body and
+//! reports the outcome to the instance's passive health.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -10,6 +15,7 @@ use syn::{FnArg, Meta, Pat, ReturnType, Type};
 
 use crate::args::bulkhead::BulkheadArgs;
 use crate::args::circuit_breaker::CircuitBreakerArgs;
+use crate::args::discover::DiscoverArgs;
 use crate::args::fallback::FallbackArgs;
 use crate::args::retry::RetryArgs;
 use crate::args::timeout::TimeoutArgs;
@@ -23,15 +29,17 @@ pub(crate) enum Kind {
     Timeout,
     Bulkhead,
     Fallback,
+    Discover,
 }
 
 impl Kind {
-    const ALL: [Kind; 5] = [
+    const ALL: [Kind; 6] = [
         Kind::CircuitBreaker,
         Kind::Retry,
         Kind::Timeout,
         Kind::Bulkhead,
         Kind::Fallback,
+        Kind::Discover,
     ];
 
     fn name(self) -> &'static str {
@@ -41,6 +49,7 @@ impl Kind {
             Kind::Timeout => "timeout",
             Kind::Bulkhead => "bulkhead",
             Kind::Fallback => "fallback",
+            Kind::Discover => "discover",
         }
     }
 
@@ -71,6 +80,7 @@ struct Policies {
     timeout: Option<TimeoutArgs>,
     bulkhead: Option<BulkheadArgs>,
     fallback: Option<FallbackArgs>,
+    discover: Option<DiscoverArgs>,
 }
 
 impl Policies {
@@ -123,6 +133,9 @@ impl Policies {
             }
             Kind::Fallback => {
                 self.fallback = errors.handle(FallbackArgs::parse(args).map_err(at_attribute))
+            }
+            Kind::Discover => {
+                self.discover = errors.handle(DiscoverArgs::parse(args).map_err(at_attribute))
             }
         }
     }
@@ -180,13 +193,78 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             .into(),
         );
     }
+    let service_client = if policies.seen.contains(&Kind::Discover) {
+        errors.handle(service_client_parameter(&func))
+    } else {
+        None
+    };
     if let Err(error) = errors.finish() {
         let uses = policies.uses_of_siblings();
         let body = &func.body;
         func.body = quote!({ #uses #body });
         return with_error(quote!(#func), error.write_errors());
     }
-    generate(func, &policies, async_trait)
+    generate(func, &policies, async_trait, service_client)
+}
+
+/// The index of the one parameter typed `ServiceClient` (any path ending so) among the
+/// function's inputs, which `#[discover]` removes and injects.
+fn service_client_parameter(func: &ResilientFn) -> darling::Result<usize> {
+    let mut errors = darling::Error::accumulator();
+    let mut found = None;
+    for (index, input) in func.sig.inputs.iter().enumerate() {
+        let FnArg::Typed(arg) = input else { continue };
+        if names_service_client(&arg.ty) {
+            if found.is_some() {
+                errors.push(
+                    syn::Error::new_spanned(
+                        arg,
+                        "`#[discover]` injects one `ServiceClient`: remove this second `ServiceClient` parameter",
+                    )
+                    .into(),
+                );
+            } else {
+                found = Some(index);
+            }
+        } else if let Type::Reference(reference) = &*arg.ty
+            && names_service_client(&reference.elem)
+        {
+            errors.push(
+                syn::Error::new_spanned(
+                    reference,
+                    "take the `ServiceClient` by value: `#[discover]` injects an owned client for each attempt",
+                )
+                .into(),
+            );
+            found.get_or_insert(index);
+        }
+    }
+    errors.finish()?;
+    found.ok_or_else(|| {
+        syn::Error::new(
+            func.sig.paren_token.span.join(),
+            "`#[discover]` injects a `ServiceClient`: add a parameter `client: ServiceClient` for the client bound to the picked instance",
+        )
+        .into()
+    })
+}
+
+/// `ServiceClient`, `resilience::ServiceClient`, … (a path whose last segment is
+/// `ServiceClient`, without generic arguments).
+fn names_service_client(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) => {
+            path.qself.is_none()
+                && path
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|last| last.ident == "ServiceClient" && last.arguments.is_none())
+        }
+        Type::Group(group) => names_service_client(&group.elem),
+        Type::Paren(paren) => names_service_client(&paren.elem),
+        _ => false,
+    }
 }
 
 /// A method already expanded by `#[async_trait]` (which, on the impl block, always runs before
@@ -272,6 +350,7 @@ fn generate(
     mut func: ResilientFn,
     policies: &Policies,
     async_trait: Option<AsyncTraitShape>,
+    service_client: Option<usize>,
 ) -> TokenStream {
     let (ret, body) = match async_trait.as_ref() {
         Some(shape) => (shape.output.clone(), shape.block.clone()),
@@ -312,6 +391,30 @@ fn generate(
         let config = args.config();
         statics.push(quote!(static __RESILIENCE_RETRY: #private::RetryConfig = #config;));
     }
+    // `#[discover]`: the `ServiceClient` parameter leaves the signature users call; each attempt
+    // binds the user's pattern to a client of the instance it picked.
+    let discover = match (&policies.discover, service_client) {
+        (Some(args), Some(index)) => {
+            let site = args.site();
+            statics.push(
+                quote!(static __RESILIENCE_DISCOVER: #private::discovery::DiscoverSite = #site;),
+            );
+            let mut client = None;
+            func.sig.inputs = std::mem::take(&mut func.sig.inputs)
+                .into_iter()
+                .enumerate()
+                .filter_map(|(position, input)| match input {
+                    FnArg::Typed(arg) if position == index => {
+                        client = Some(arg);
+                        None
+                    }
+                    other => Some(other),
+                })
+                .collect();
+            client
+        }
+        _ => None,
+    };
 
     // Arguments: each attempt (and the fallback) needs its own copy of owned arguments and a
     // fresh reborrow of `&mut` ones.
@@ -392,10 +495,37 @@ fn generate(
     } else {
         quote!(async #body)
     };
-    let attempt = quote! {{
-        #(#binds)*
-        __resilience_layers.attempt(#failure_if, #attempt_future).await
-    }};
+    let attempt = match &discover {
+        None => quote! {{
+            #(#binds)*
+            __resilience_layers.attempt(#failure_if, #attempt_future).await
+        }},
+        Some(client) => {
+            let (attrs, pat, ty) = (&client.attrs, &client.pat, &client.ty);
+            quote! {{
+                #(#binds)*
+                __resilience_layers.attempt_or_reject(#failure_if, async {
+                    match __RESILIENCE_DISCOVER.begin(&mut __resilience_failed) {
+                        ::core::result::Result::Ok((__resilience_call, __resilience_client)) => {
+                            #(#attrs)*
+                            let #pat: #ty = __resilience_client;
+                            #private::discovery::InstanceCall::finish(
+                                __resilience_call,
+                                #attempt_future.await,
+                            )
+                        }
+                        ::core::result::Result::Err(__resilience_rejection) => {
+                            ::core::result::Result::Err(#private::Failure::Rejected(__resilience_rejection))
+                        }
+                    }
+                }).await
+            }}
+        }
+    };
+    // The instances that failed this call, kept across its attempts.
+    let failed_instances = discover.is_some().then(
+        || quote!(let mut __resilience_failed = #private::discovery::FailedInstances::new();),
+    );
     let run = match &policies.retry {
         Some(args) => {
             let retry_if = match &args.retry_if {
@@ -474,6 +604,7 @@ fn generate(
                 bulkhead: #bulkhead,
             })
         })();
+        #failed_instances
         let __resilience_result = match __resilience_layers {
             ::core::result::Result::Ok(__resilience_layers) => #run,
             ::core::result::Result::Err(__resilience_error) => ::core::result::Result::Err(

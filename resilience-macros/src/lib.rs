@@ -48,3 +48,9 @@ pub fn bulkhead(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Fallback, args.into(), item.into()).into()
 }
+
+/// Service discovery: see `resilience::discover`.
+#[proc_macro_attribute]
+pub fn discover(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::Discover, args.into(), item.into()).into()
+}

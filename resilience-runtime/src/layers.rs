@@ -323,6 +323,27 @@ impl<B: BreakerLayer, T: TimeoutLayer, H: BulkheadLayer> Layers<B, T, H> {
         Fut: Future<Output = Result<R, E>>,
         FailureIf: Fn(&E) -> bool,
     {
+        self.attempt_or_reject(failure_if, OperationErrors { future: attempt })
+            .await
+    }
+
+    /// [`attempt`](Self::attempt) for an innermost step that may itself reject the call:
+    /// `attempt` yields `Err(Failure::Rejected(..))` for a rejection (`#[discover]`'s
+    /// `NoInstance`, raised after the bulkhead admitted the attempt) and
+    /// `Err(Failure::Operation(..))` for the operation's own error.
+    ///
+    /// A rejection from `attempt` is classified like the layers' own: it counts as a breaker
+    /// failure when [`ResilienceError::is_breaker_failure`] says so.
+    #[inline]
+    pub async fn attempt_or_reject<R, E, Fut, FailureIf>(
+        &self,
+        failure_if: &FailureIf,
+        attempt: Fut,
+    ) -> Result<R, Failure<E>>
+    where
+        Fut: Future<Output = Result<R, Failure<E>>>,
+        FailureIf: Fn(&E) -> bool,
+    {
         let Some(permit) = self.circuit_breaker.admit() else {
             return Err(Failure::Rejected(self.circuit_breaker.rejection()));
         };
@@ -344,11 +365,30 @@ impl<B: BreakerLayer, T: TimeoutLayer, H: BulkheadLayer> Layers<B, T, H> {
 #[inline]
 async fn guarded<R, E, H: BulkheadLayer, Fut>(bulkhead: &H, attempt: Fut) -> Result<R, Failure<E>>
 where
-    Fut: Future<Output = Result<R, E>>,
+    Fut: Future<Output = Result<R, Failure<E>>>,
 {
     let _slot = match bulkhead.try_admit() {
         Some(slot) => slot,
         None => bulkhead.admit_queued().await?,
     };
-    attempt.await.map_err(Failure::Operation)
+    attempt.await
+}
+
+pin_project_lite::pin_project! {
+    /// An operation's future with its error marked as the operation's own.
+    struct OperationErrors<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<R, E, F: Future<Output = Result<R, E>>> Future for OperationErrors<F> {
+    type Output = Result<R, Failure<E>>;
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project()
+            .future
+            .poll(cx)
+            .map(|result| result.map_err(Failure::Operation))
+    }
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod bulkhead;
 pub(crate) mod circuit_breaker;
+pub(crate) mod discover;
 pub(crate) mod fallback;
 pub(crate) mod literal;
 pub(crate) mod retry;

@@ -1,7 +1,10 @@
 //! The error type behind a `Result` alias must take the framework's rejections too.
 use resilience::timeout;
 
-type Result<T> = std::result::Result<T, std::io::Error>;
+#[derive(Debug)]
+pub struct StoreError;
+
+type Result<T> = std::result::Result<T, StoreError>;
 
 #[timeout("1s")]
 async fn get(id: u64) -> Result<u64> {

@@ -1,0 +1,18 @@
+//! A version requirement that is not semver.
+use resilience::{ResilienceError, ServiceClient, discover};
+
+#[derive(Debug)]
+pub struct MyError(pub ResilienceError);
+
+impl From<ResilienceError> for MyError {
+    fn from(error: ResilienceError) -> Self {
+        MyError(error)
+    }
+}
+
+#[discover("user-service", version = "two or later")]
+async fn get(client: ServiceClient) -> Result<u16, MyError> {
+    Ok(client.instance().port)
+}
+
+fn main() {}

@@ -1,0 +1,18 @@
+//! Metadata filters are `key = "string"` pairs.
+use resilience::{ResilienceError, ServiceClient, discover};
+
+#[derive(Debug)]
+pub struct MyError(pub ResilienceError);
+
+impl From<ResilienceError> for MyError {
+    fn from(error: ResilienceError) -> Self {
+        MyError(error)
+    }
+}
+
+#[discover("user-service", metadata(weight = 3, "zone"))]
+async fn get(client: ServiceClient) -> Result<u16, MyError> {
+    Ok(client.instance().port)
+}
+
+fn main() {}
