@@ -15,11 +15,12 @@ pub(crate) const DECAY: Duration = Duration::from_secs(10);
 
 /// A registered instance and its live state.
 ///
-/// Laid out for picks: the fields a balancer reads and writes on every call come first and the
-/// struct is cache-line aligned, so with the `Arc`'s counts they share one line per endpoint —
-/// a pick touches two lines whatever the number of instances.
+/// Laid out for picks: the fields a balancer reads and writes on every call come first, right
+/// after the `Arc`'s counts (which a pick also touches), so a candidate costs one or two cache
+/// lines whatever the size of the instance's metadata. (Aligning the struct to a line would
+/// push it a whole line away from those counts.)
 #[derive(Debug)]
-#[repr(C, align(64))]
+#[repr(C)]
 pub struct Endpoint {
     in_flight: AtomicU32,
     weight: u32,
