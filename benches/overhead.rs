@@ -30,12 +30,14 @@
 
 use std::future::Future;
 use std::hint::black_box;
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use resilience::__private::{
-    BulkheadConfig, CallSite, CircuitBreakerConfig, RetryConfig, SiteSpec,
+    BreakerSite, BulkheadConfig, BulkheadSite, CallSite, CircuitBreakerConfig, Layers, Retries,
+    RetryConfig, SiteSpec,
 };
 use resilience::{ResilienceError, bulkhead, circuit_breaker, fallback, retry, timeout};
 use tokio::runtime::Runtime;
@@ -132,6 +134,37 @@ async fn with_pipeline_run() -> Outcome {
     }
 }
 
+static HAND_BREAKER: BreakerSite =
+    BreakerSite::new("bench::by_hand", CircuitBreakerConfig::DEFAULT);
+static HAND_BULKHEAD: BulkheadSite = BulkheadSite::new("bench::by_hand", BulkheadConfig::DEFAULT);
+static HAND_RETRY: RetryConfig = RetryConfig::DEFAULT;
+
+/// The whole pipeline written by hand with the runtime's own pieces, as one would without the
+/// attributes (the same layers, statics and retry loop the expansion uses): the baseline of
+/// "no cost over the runtime".
+async fn with_pipeline_by_hand() -> Outcome {
+    let layers = match (HAND_BREAKER.get(), HAND_BULKHEAD.get()) {
+        (Ok(circuit_breaker), Ok(bulkhead)) => Layers {
+            circuit_breaker,
+            timeout: TIMEOUT,
+            bulkhead,
+        },
+        _ => return fallback().await,
+    };
+    let mut retries = Retries::new(Some(&HAND_RETRY));
+    let result = loop {
+        let outcome = layers.attempt(&|_: &OperationError| true, bare()).await;
+        match retries.after(outcome, &|_: &OperationError| true) {
+            ControlFlow::Break(result) => break result,
+            ControlFlow::Continue(delay) => tokio::time::sleep(delay).await,
+        }
+    };
+    match result {
+        Ok(value) => Ok(value),
+        Err(_) => fallback().await,
+    }
+}
+
 /// On-CPU time: wall time minus the time this thread waited for a CPU.
 ///
 /// The wait is the second field of `/proc/thread-self/schedstat` (ns spent runnable but not
@@ -218,6 +251,7 @@ const TIMEOUT_ATTRIBUTE: &str = "timeout";
 const BREAKER_RETRY_BULKHEAD_FALLBACK: &str = "breaker+retry+bulkhead+fallback";
 const WHOLE_PIPELINE: &str = "whole_pipeline+fallback";
 const PIPELINE_RUN: &str = "whole_pipeline+fallback(Pipeline::run)";
+const PIPELINE_BY_HAND: &str = "whole_pipeline+fallback(by hand)";
 
 /// Every variant, in the order of the table.
 fn visit_variants(visitor: &mut impl Visitor) {
@@ -234,6 +268,7 @@ fn visit_variants(visitor: &mut impl Visitor) {
     );
     visitor.visit("stacked", WHOLE_PIPELINE, with_whole_pipeline);
     visitor.visit("stacked", PIPELINE_RUN, with_pipeline_run);
+    visitor.visit("stacked", PIPELINE_BY_HAND, with_pipeline_by_hand);
 }
 
 /// Runs the criterion benchmarks.
@@ -330,7 +365,7 @@ impl std::fmt::Display for Target {
 }
 
 /// The table: each variant against its baseline, with the target where there is one.
-const TABLE: [(&str, &str, Option<Target>); 10] = [
+const TABLE: [(&str, &str, Option<Target>); 12] = [
     (CIRCUIT_BREAKER, BARE, Some(Target::OverBy(5.0))),
     (RETRY, BARE, None),
     (BULKHEAD, BARE, None),
@@ -345,6 +380,8 @@ const TABLE: [(&str, &str, Option<Target>); 10] = [
     (WHOLE_PIPELINE, BARE, None),
     (WHOLE_PIPELINE, TOKIO_TIMEOUT, None),
     (PIPELINE_RUN, BARE, None),
+    (PIPELINE_BY_HAND, BARE, None),
+    (WHOLE_PIPELINE, PIPELINE_BY_HAND, Some(Target::Times(1.05))),
 ];
 
 /// Measures every variant again, interleaved, and prints ns/call against each baseline.
