@@ -341,7 +341,7 @@ fn unit_for(config: &RetryConfig, n: u32, d: u64) -> Option<f64> {
 }
 
 /// The jitter draws the implementation check tries in every deciding state, besides the exact
-/// ones of [`unit_for`].
+/// ones of `unit_for`.
 pub const UNITS: [f64; 6] = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0];
 
 /// The implementation's successor of `s` by `action`: `decide` on the runtime's configuration
