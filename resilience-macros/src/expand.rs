@@ -495,7 +495,21 @@ fn generate(
     } else {
         quote!(async #body)
     };
+    // Without a breaker, a timeout or a bulkhead (retry or fallback alone), an attempt is the
+    // body itself: no layers to go through.
+    let layerless = policies.circuit_breaker.is_none()
+        && policies.timeout.is_none()
+        && policies.bulkhead.is_none();
     let attempt = match &discover {
+        None if layerless => quote! {{
+            #(#binds)*
+            match #attempt_future.await {
+                ::core::result::Result::Ok(__resilience_value) => ::core::result::Result::Ok(__resilience_value),
+                ::core::result::Result::Err(__resilience_error) => {
+                    ::core::result::Result::Err(#private::Failure::Operation(__resilience_error))
+                }
+            }
+        }},
         None => quote! {{
             #(#binds)*
             __resilience_layers.attempt(#failure_if, #attempt_future).await
