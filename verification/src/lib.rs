@@ -12,5 +12,6 @@
 pub mod bulkhead;
 pub mod cfg;
 pub mod circuit_breaker;
+pub mod discovery;
 pub mod explore;
 pub mod retry;

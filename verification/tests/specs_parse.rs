@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use resilience_verification::cfg::{Cfg, specs_dir};
-use resilience_verification::{bulkhead, circuit_breaker, retry};
+use resilience_verification::{bulkhead, circuit_breaker, discovery, retry};
 use stateright::Model;
 use tree_sitter::{Node, Parser, Tree};
 
@@ -34,6 +34,11 @@ fn rust_checks() -> Vec<RustCheck> {
             module: "Retry",
             properties: names(retry::RetryModel::new(retry::Semantics::Spec)),
             source: include_str!("../src/retry.rs"),
+        },
+        RustCheck {
+            module: "ServiceDiscovery",
+            properties: names(discovery::ServiceDiscoveryModel::spec()),
+            source: include_str!("../src/discovery.rs"),
         },
     ]
 }
