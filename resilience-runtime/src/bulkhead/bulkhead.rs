@@ -2,7 +2,7 @@
 //! wait list when dropped), an atomic counter bounds the queue. Admission with a free slot is one
 //! compare-and-swap and allocates nothing.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::{AtomicUsize, Ordering};
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -85,17 +85,9 @@ impl Bulkhead {
 
     /// The slow path of [`acquire`](Self::acquire): join the queue if it has room.
     pub async fn acquire_queued(&self) -> Result<BulkheadPermit<'_>, ResilienceError> {
-        let max = self.config.max_queue_size;
-        if self
-            .queued
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
-                (q < max).then_some(q + 1)
-            })
-            .is_err()
-        {
+        let Some(_place) = QueuePlace::join(&self.queued, self.config.max_queue_size) else {
             return Err(self.full());
-        }
-        let _place = QueuePlace(&self.queued);
+        };
         let slot = match self.config.max_wait {
             None => self.slots.acquire().await,
             Some(wait) => match tokio::time::timeout(wait, self.slots.acquire()).await {
@@ -119,10 +111,85 @@ impl Bulkhead {
 }
 
 /// A caller's place in the queue, given back however the wait ends.
-struct QueuePlace<'a>(&'a AtomicUsize);
+pub(crate) struct QueuePlace<'a>(&'a AtomicUsize);
+
+impl<'a> QueuePlace<'a> {
+    /// A place in the queue counted by `queued`, if it holds fewer than `max` callers: one
+    /// `fetch_update`, so concurrent joins never together pass `max`.
+    pub(crate) fn join(queued: &'a AtomicUsize, max: usize) -> Option<QueuePlace<'a>> {
+        queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                (q < max).then_some(q + 1)
+            })
+            .ok()
+            .map(|_| QueuePlace(queued))
+    }
+}
 
 impl Drop for QueuePlace<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// loom (`cargo test --lib loom` under `--cfg loom`, see `specs/README.md`): the queue counter
+/// in isolation; tokio's semaphore, which holds the slots, has its own loom suite.
+#[cfg(all(test, loom))]
+mod loom {
+    use ::loom::sync::Arc;
+    use ::loom::thread;
+
+    use super::QueuePlace;
+    use crate::sync::{AtomicUsize, Ordering};
+
+    /// `callers` threads each try to join a queue of `max` places, hold the place while checking
+    /// the bound, and leave; returns how many joined.
+    fn join_and_leave(callers: usize, max: usize) -> usize {
+        let queued = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..callers)
+            .map(|_| {
+                let queued = queued.clone();
+                thread::spawn(move || {
+                    let place = QueuePlace::join(&queued, max);
+                    let seen = queued.load(Ordering::Acquire);
+                    assert!(seen <= max, "{seen} callers queued, at most {max} allowed");
+                    if place.is_some() {
+                        assert!(seen >= 1, "a joined caller is counted until it leaves");
+                    }
+                    place.is_some()
+                })
+            })
+            .collect();
+        let joined = threads
+            .into_iter()
+            .map(|thread| thread.join().unwrap())
+            .filter(|&joined| joined)
+            .count();
+        assert_eq!(
+            queued.load(Ordering::Acquire),
+            0,
+            "every place is given back"
+        );
+        joined
+    }
+
+    #[test]
+    fn concurrent_joins_never_exceed_a_queue_of_one_and_all_leave() {
+        ::loom::model(|| {
+            let joined = join_and_leave(2, 1);
+            assert!(joined >= 1, "the first caller always finds the queue empty");
+        });
+    }
+
+    #[test]
+    fn concurrent_joins_within_a_queue_of_two_all_get_in_and_all_leave() {
+        ::loom::model(|| {
+            assert_eq!(join_and_leave(2, 2), 2, "two places for two callers");
+        });
+    }
+
+    #[test]
+    fn a_queue_of_zero_refuses_every_caller() {
+        ::loom::model(|| assert_eq!(join_and_leave(2, 0), 0));
     }
 }

@@ -4,12 +4,28 @@
 
 use crate::sync::{AtomicU64, Ordering};
 
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use tokio::time::Instant;
 
 use super::config::CircuitBreakerConfig;
 use super::state::{CircuitState, Decision, Event, Limits, Micros, Phase, State, step};
 use super::window::Window;
 use crate::error::{ConfigError, ResilienceError};
+
+/// The rate mode's window: one per epoch, swapped whole on every transition.
+struct RateWindow {
+    size: u32,
+    min_calls: u32,
+    rate: f64,
+    current: ArcSwap<EpochWindow>,
+}
+
+struct EpochWindow {
+    epoch: u16,
+    window: Window,
+}
 
 /// A named circuit breaker (CONTRACT §2.1). Usually reached through the registry; the pipeline
 /// holds a `&'static` one per call site.
@@ -18,7 +34,7 @@ pub struct CircuitBreaker {
     config: CircuitBreakerConfig,
     limits: Limits,
     word: AtomicU64,
-    window: Option<Window>,
+    window: Option<RateWindow>,
     origin: Instant,
     counters: Counters,
 }
@@ -66,9 +82,15 @@ impl CircuitBreaker {
             reset_timeout: u64::try_from(config.reset_timeout.as_micros()).unwrap_or(u64::MAX),
             half_open_allowed_calls: config.half_open_allowed_calls,
         };
-        let window = config
-            .failure_rate
-            .map(|rate| Window::new(config.window, config.effective_min_calls(), rate));
+        let window = config.failure_rate.map(|rate| RateWindow {
+            size: config.window,
+            min_calls: config.effective_min_calls(),
+            rate,
+            current: ArcSwap::from_pointee(EpochWindow {
+                epoch: State::INITIAL.epoch,
+                window: Window::new(config.window, config.effective_min_calls(), rate),
+            }),
+        });
         Ok(CircuitBreaker {
             name: name.into(),
             config,
@@ -230,7 +252,12 @@ impl CircuitBreaker {
             return;
         }
         if let Some(window) = &self.window {
-            window.clear();
+            // A fresh window for the new epoch, never a clear of one a racing `record` may be
+            // writing to.
+            window.current.store(Arc::new(EpochWindow {
+                epoch: to.epoch,
+                window: Window::new(window.size, window.min_calls, window.rate),
+            }));
         }
         let (from, to) = (from.circuit_state(), to.circuit_state());
         if from == to {
@@ -260,7 +287,8 @@ impl CircuitBreaker {
         let word = self.word.load(Ordering::Acquire);
         let state = State::decode(word);
         if let (Some(window), Phase::Closed { .. }) = (&self.window, state.phase) {
-            if state.epoch == epoch && window.record(failed) {
+            let current = window.current.load();
+            if state.epoch == epoch && current.epoch == epoch && current.window.record(failed) {
                 self.apply(Event::Trip { epoch });
             }
             return;
