@@ -314,16 +314,17 @@ impl<B: BreakerLayer, T: TimeoutLayer, H: BulkheadLayer> Layers<B, T, H> {
     /// `failure_if` says which operation errors count as breaker failures (the others count
     /// as successes); a timeout is a failure, `BulkheadFull` is neither.
     #[inline]
-    pub fn attempt<'l, R, E, Fut, FailureIf>(
-        &'l self,
-        failure_if: &'l FailureIf,
+    pub async fn attempt<R, E, Fut, FailureIf>(
+        &self,
+        failure_if: &FailureIf,
         attempt: Fut,
-    ) -> Attempt<'l, B, T, H, OperationErrors<Fut>, FailureIf>
+    ) -> Result<R, Failure<E>>
     where
         Fut: Future<Output = Result<R, E>>,
         FailureIf: Fn(&E) -> bool,
     {
         self.attempt_or_reject(failure_if, OperationErrors { future: attempt })
+            .await
     }
 
     /// [`attempt`](Self::attempt) for an innermost step that may itself reject the call:
@@ -333,199 +334,49 @@ impl<B: BreakerLayer, T: TimeoutLayer, H: BulkheadLayer> Layers<B, T, H> {
     ///
     /// A rejection from `attempt` is classified like the layers' own: it counts as a breaker
     /// failure when [`ResilienceError::is_breaker_failure`] says so.
-    ///
-    /// The returned future is written by hand (not an `async fn`): the layers add no state
-    /// machine of their own around the operation's future.
     #[inline]
-    pub fn attempt_or_reject<'l, R, E, Fut, FailureIf>(
-        &'l self,
-        failure_if: &'l FailureIf,
+    pub async fn attempt_or_reject<R, E, Fut, FailureIf>(
+        &self,
+        failure_if: &FailureIf,
         attempt: Fut,
-    ) -> Attempt<'l, B, T, H, Fut, FailureIf>
+    ) -> Result<R, Failure<E>>
     where
         Fut: Future<Output = Result<R, Failure<E>>>,
         FailureIf: Fn(&E) -> bool,
     {
-        Attempt {
-            layers: self,
-            failure_if,
-            permit: None,
-            stage: Stage::Start {
-                attempt: Some(attempt),
-            },
-        }
+        let Some(permit) = self.circuit_breaker.admit() else {
+            return Err(Failure::Rejected(self.circuit_breaker.rejection()));
+        };
+        let outcome = match self.timeout.bound(guarded(&self.bulkhead, attempt)).await {
+            Ok(outcome) => outcome,
+            Err(timeout) => Err(Failure::Rejected(timeout)),
+        };
+        let failed = match &outcome {
+            Ok(_) => Some(false),
+            Err(Failure::Operation(error)) => Some(failure_if(error)),
+            Err(Failure::Rejected(rejection)) => rejection.is_breaker_failure().then_some(true),
+        };
+        B::record(permit, failed);
+        outcome
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The future of one attempt (see [`Layers::attempt`]). Dropping it before it completes
-    /// cancels the attempt: the breaker permit, the bulkhead slot or queue place and the
-    /// operation's future are dropped with it.
-    pub struct Attempt<'l, B, T, H, Fut, FailureIf>
-    where
-        B: BreakerLayer,
-        T: TimeoutLayer,
-        H: BulkheadLayer,
-        Fut: Future,
-    {
-        layers: &'l Layers<B, T, H>,
-        failure_if: &'l FailureIf,
-        permit: Option<B::Permit>,
-        #[pin]
-        stage: Stage<T::Bounded<Guarded<H, Fut>>, Fut>,
-    }
-}
-
-mod stage {
-    // pin-project-lite takes no doc comments on variant fields.
-    #![allow(missing_docs)]
-
-    pin_project_lite::pin_project! {
-        /// Where an [`Attempt`](super::Attempt) is.
-        #[project = StageProjection]
-        pub enum Stage<Bounded, Fut> {
-            /// Not polled yet: the breaker has not been asked.
-            Start { attempt: Option<Fut> },
-            /// Admitted by the breaker; timeout → bulkhead → operation running.
-            Running { #[pin] bounded: Bounded },
-            /// Finished.
-            Done,
-        }
-    }
-
-    pin_project_lite::pin_project! {
-        /// Bulkhead → operation, as a future (see [`Layers::attempt`](super::Layers::attempt)).
-        #[project = GuardedProjection]
-        pub enum Guarded<Slot, Queued, Fut> {
-            /// Waiting in the bulkhead's queue.
-            Queued { #[pin] queued: Queued, attempt: Option<Fut> },
-            /// Holding a slot, the operation running.
-            Running { slot: Slot, #[pin] attempt: Fut },
-            /// Finished.
-            Done,
-        }
-    }
-}
-
-use stage::{GuardedProjection, Stage, StageProjection};
-
-/// Bulkhead → operation for the bulkhead layer `H`.
-pub type Guarded<H, Fut> =
-    stage::Guarded<<H as BulkheadLayer>::Slot, <H as BulkheadLayer>::Queued, Fut>;
-
-fn guarded<H: BulkheadLayer, Fut>(bulkhead: &H, attempt: Fut) -> Guarded<H, Fut> {
-    match bulkhead.try_admit() {
-        Some(slot) => stage::Guarded::Running { slot, attempt },
-        None => stage::Guarded::Queued {
-            queued: bulkhead.admit_queued(),
-            attempt: Some(attempt),
-        },
-    }
-}
-
-/// Its output is the operation's, or the bulkhead's rejection (`BulkheadFull`).
-impl<Slot, Queued, Fut> Future for stage::Guarded<Slot, Queued, Fut>
+/// Bulkhead → operation.
+#[inline]
+async fn guarded<R, E, H: BulkheadLayer, Fut>(bulkhead: &H, attempt: Fut) -> Result<R, Failure<E>>
 where
-    Queued: Future<Output = Result<Slot, ResilienceError>>,
-    Fut: Future,
-{
-    type Output = Result<Fut::Output, ResilienceError>;
-
-    #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        loop {
-            match self.as_mut().project() {
-                GuardedProjection::Running { attempt, .. } => {
-                    let outcome = std::task::ready!(attempt.poll(cx));
-                    // Releases the slot as soon as the operation is done.
-                    self.set(stage::Guarded::Done);
-                    return Poll::Ready(Ok(outcome));
-                }
-                GuardedProjection::Queued { queued, attempt } => {
-                    match std::task::ready!(queued.poll(cx)) {
-                        Ok(slot) => match attempt.take() {
-                            Some(attempt) => self.set(stage::Guarded::Running { slot, attempt }),
-                            None => return Poll::Ready(Err(polled_after_done())),
-                        },
-                        Err(rejection) => {
-                            self.set(stage::Guarded::Done);
-                            return Poll::Ready(Err(rejection));
-                        }
-                    }
-                }
-                GuardedProjection::Done => return Poll::Ready(Err(polled_after_done())),
-            }
-        }
-    }
-}
-
-impl<B, T, H, Fut, FailureIf, R, E> Future for Attempt<'_, B, T, H, Fut, FailureIf>
-where
-    B: BreakerLayer,
-    T: TimeoutLayer,
-    H: BulkheadLayer,
     Fut: Future<Output = Result<R, Failure<E>>>,
-    FailureIf: Fn(&E) -> bool,
 {
-    type Output = Result<R, Failure<E>>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        loop {
-            match this.stage.as_mut().project() {
-                StageProjection::Start { attempt } => {
-                    let Some(attempt) = attempt.take() else {
-                        return Poll::Ready(Err(Failure::Rejected(polled_after_done())));
-                    };
-                    let layers = *this.layers;
-                    let Some(permit) = layers.circuit_breaker.admit() else {
-                        this.stage.set(Stage::Done);
-                        return Poll::Ready(Err(Failure::Rejected(
-                            layers.circuit_breaker.rejection(),
-                        )));
-                    };
-                    *this.permit = Some(permit);
-                    let bounded = layers.timeout.bound(guarded(&layers.bulkhead, attempt));
-                    this.stage.set(Stage::Running { bounded });
-                }
-                StageProjection::Running { bounded } => {
-                    // Timeout → bulkhead → operation, flattened.
-                    let outcome = match std::task::ready!(bounded.poll(cx)) {
-                        Ok(Ok(outcome)) => outcome,
-                        Ok(Err(rejection)) | Err(rejection) => Err(Failure::Rejected(rejection)),
-                    };
-                    this.stage.set(Stage::Done);
-                    let failed = match &outcome {
-                        Ok(_) => Some(false),
-                        Err(Failure::Operation(error)) => Some((this.failure_if)(error)),
-                        Err(Failure::Rejected(rejection)) => {
-                            rejection.is_breaker_failure().then_some(true)
-                        }
-                    };
-                    if let Some(permit) = this.permit.take() {
-                        B::record(permit, failed);
-                    }
-                    return Poll::Ready(outcome);
-                }
-                StageProjection::Done => {
-                    return Poll::Ready(Err(Failure::Rejected(polled_after_done())));
-                }
-            }
-        }
-    }
-}
-
-/// A finished attempt polled again: an error rather than a panic.
-#[cold]
-fn polled_after_done() -> ResilienceError {
-    ResilienceError::Operation("resilience: an attempt was polled after it completed".into())
+    let _slot = match bulkhead.try_admit() {
+        Some(slot) => slot,
+        None => bulkhead.admit_queued().await?,
+    };
+    attempt.await
 }
 
 pin_project_lite::pin_project! {
     /// An operation's future with its error marked as the operation's own.
-    #[derive(Debug)]
-    pub struct OperationErrors<F> {
+    struct OperationErrors<F> {
         #[pin]
         future: F,
     }
