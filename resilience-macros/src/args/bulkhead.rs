@@ -30,11 +30,7 @@ impl BulkheadArgs {
 
     fn check(self) -> darling::Result<Self> {
         let mut errors = darling::Error::accumulator();
-        if let Some(name) = &self.name
-            && name.trim().is_empty()
-        {
-            errors.push(invalid(name, "`name` must not be empty"));
-        }
+        super::check_name(&self.name, &mut errors);
         if let Some(calls) = &self.max_concurrent_calls
             && !(1..=MAX_CONCURRENT_CALLS).contains(&***calls)
         {
@@ -50,13 +46,7 @@ impl BulkheadArgs {
 
     /// `BulkheadSite::new(name, BulkheadConfig { .. })`: the call site's `static`.
     pub(crate) fn site(&self, default_name: &TokenStream) -> TokenStream {
-        let name = match &self.name {
-            Some(name) => {
-                let name = name.as_str();
-                quote!(#name)
-            }
-            None => default_name.clone(),
-        };
+        let name = super::name_tokens(&self.name, default_name);
         let mut fields = Vec::new();
         if let Some(v) = &self.max_concurrent_calls {
             let v = ***v;

@@ -45,11 +45,7 @@ impl CircuitBreakerArgs {
 
     fn check(self) -> darling::Result<Self> {
         let mut errors = darling::Error::accumulator();
-        if let Some(name) = &self.name
-            && name.trim().is_empty()
-        {
-            errors.push(invalid(name, "`name` must not be empty"));
-        }
+        super::check_name(&self.name, &mut errors);
         if let Some(max) = &self.max_failures
             && ***max == 0
         {
@@ -114,13 +110,7 @@ impl CircuitBreakerArgs {
 
     /// `BreakerSite::new(name, CircuitBreakerConfig { .. })`: the call site's `static`.
     pub(crate) fn site(&self, default_name: &TokenStream) -> TokenStream {
-        let name = match &self.name {
-            Some(name) => {
-                let name = name.as_str();
-                quote!(#name)
-            }
-            None => default_name.clone(),
-        };
+        let name = super::name_tokens(&self.name, default_name);
         let mut fields = Vec::new();
         if let Some(v) = &self.max_failures {
             let v = ***v;

@@ -24,6 +24,33 @@ pub(crate) fn invalid<T>(
     syn::Error::new(value.span(), message).into()
 }
 
+/// A policy's `name`: checked non-empty when given.
+pub(crate) fn check_name(
+    name: &Option<SpannedValue<String>>,
+    errors: &mut darling::error::Accumulator,
+) {
+    if let Some(name) = name
+        && name.trim().is_empty()
+    {
+        errors.push(invalid(name, "`name` must not be empty"));
+    }
+}
+
+/// A policy's registry name as a `&'static str` expression: the given one, or the default
+/// (`concat!(module_path!(), "::", fn_name)`).
+pub(crate) fn name_tokens(
+    name: &Option<SpannedValue<String>>,
+    default: &TokenStream,
+) -> TokenStream {
+    match name {
+        Some(name) => {
+            let name = name.as_str();
+            quote::quote!(#name)
+        }
+        None => default.clone(),
+    }
+}
+
 /// `key = value` arguments, with unknown keys reported against `keys`.
 pub(crate) fn parse_list<T: darling::FromMeta>(
     attribute: &str,
