@@ -34,7 +34,6 @@ use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use resilience::__private::{
     BreakerSite, BulkheadConfig, BulkheadSite, CallSite, CircuitBreakerConfig, Layers, Retries,
     RetryConfig, SiteSpec,
@@ -165,74 +164,10 @@ async fn with_pipeline_by_hand() -> Outcome {
     }
 }
 
-/// On-CPU time: wall time minus the time this thread waited for a CPU.
-///
-/// The wait is the second field of `/proc/thread-self/schedstat` (ns spent runnable but not
-/// running), which the kernel brings up to date each time the thread is scheduled in, so it is
-/// exact whenever the running thread reads it. Each reading is taken inside the wall-clock
-/// window, so a preemption around a reading is subtracted only if it was also timed.
-#[derive(Debug, Clone, Copy)]
-struct OnCpuTime;
+#[path = "support/on_cpu_time.rs"]
+mod on_cpu_time;
 
-/// ns this thread has waited in the run queue, or `None` off Linux (wall time is used then).
-fn run_queue_wait() -> Option<u64> {
-    let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    schedstat.split_whitespace().nth(1)?.parse().ok()
-}
-
-impl OnCpuTime {
-    fn start(self) -> (Instant, u64) {
-        let wall = Instant::now();
-        (wall, run_queue_wait().unwrap_or(0))
-    }
-
-    fn end(self, (wall, waited_before): (Instant, u64)) -> Duration {
-        let waited_after = run_queue_wait().unwrap_or(0);
-        let wall = wall.elapsed();
-        wall.saturating_sub(Duration::from_nanos(
-            waited_after.saturating_sub(waited_before),
-        ))
-    }
-
-    fn name() -> &'static str {
-        if run_queue_wait().is_some() {
-            "on-CPU time (wall time minus run-queue wait, /proc/thread-self/schedstat)"
-        } else {
-            "wall time (no /proc/thread-self/schedstat here)"
-        }
-    }
-}
-
-impl Measurement for OnCpuTime {
-    type Intermediate = (Instant, u64);
-    type Value = Duration;
-
-    fn start(&self) -> Self::Intermediate {
-        OnCpuTime::start(*self)
-    }
-
-    fn end(&self, started: Self::Intermediate) -> Self::Value {
-        OnCpuTime::end(*self, started)
-    }
-
-    fn add(&self, v1: &Self::Value, v2: &Self::Value) -> Self::Value {
-        *v1 + *v2
-    }
-
-    fn zero(&self) -> Self::Value {
-        Duration::ZERO
-    }
-
-    fn to_f64(&self, value: &Self::Value) -> f64 {
-        value.as_nanos() as f64
-    }
-
-    fn formatter(&self) -> &dyn ValueFormatter {
-        // Durations are shown as criterion shows wall time.
-        static WALL_TIME: WallTime = WallTime;
-        WALL_TIME.formatter()
-    }
-}
+use on_cpu_time::{OnCpuTime, run_queue_wait};
 
 /// Something that measures each variant.
 trait Visitor {
@@ -304,12 +239,12 @@ impl Visitor for RoundVisitor<'_> {
     {
         let calls = self.calls;
         let elapsed = self.runtime.block_on(async {
-            let started = OnCpuTime.start();
+            let started = OnCpuTime::begin();
             for _ in 0..calls {
                 let outcome = black_box(variant().await);
                 assert!(outcome.is_ok(), "{name} failed on the success path");
             }
-            OnCpuTime.end(started)
+            OnCpuTime::finish(started)
         });
         let per_call = elapsed.as_secs_f64() * 1e9 / f64::from(calls);
         match self.rows.iter_mut().find(|(row, _)| *row == name) {

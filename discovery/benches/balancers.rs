@@ -39,7 +39,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Criterion};
 use resilience_discovery::{Balancer, DiscoveryConfig, Instance, Route, ServiceDiscovery};
 use tower::balance::p2c::Balance;
@@ -307,67 +306,10 @@ impl Fixture {
     }
 }
 
-/// On-CPU time: wall time minus the time this thread waited for a CPU (see the module docs).
-#[derive(Debug, Clone, Copy)]
-struct OnCpuTime;
+#[path = "../../benches/support/on_cpu_time.rs"]
+mod on_cpu_time;
 
-/// ns this thread has waited in the run queue, or `None` off Linux (wall time is used then).
-fn run_queue_wait() -> Option<u64> {
-    let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    schedstat.split_whitespace().nth(1)?.parse().ok()
-}
-
-impl OnCpuTime {
-    fn begin() -> (Instant, u64) {
-        let wall = Instant::now();
-        (wall, run_queue_wait().unwrap_or(0))
-    }
-
-    fn finish((wall, waited_before): (Instant, u64)) -> Duration {
-        let waited_after = run_queue_wait().unwrap_or(0);
-        wall.elapsed().saturating_sub(Duration::from_nanos(
-            waited_after.saturating_sub(waited_before),
-        ))
-    }
-
-    fn name() -> &'static str {
-        if run_queue_wait().is_some() {
-            "on-CPU time (wall time minus run-queue wait, /proc/thread-self/schedstat)"
-        } else {
-            "wall time (no /proc/thread-self/schedstat here)"
-        }
-    }
-}
-
-impl Measurement for OnCpuTime {
-    type Intermediate = (Instant, u64);
-    type Value = Duration;
-
-    fn start(&self) -> Self::Intermediate {
-        OnCpuTime::begin()
-    }
-
-    fn end(&self, started: Self::Intermediate) -> Self::Value {
-        OnCpuTime::finish(started)
-    }
-
-    fn add(&self, v1: &Self::Value, v2: &Self::Value) -> Self::Value {
-        *v1 + *v2
-    }
-
-    fn zero(&self) -> Self::Value {
-        Duration::ZERO
-    }
-
-    fn to_f64(&self, value: &Self::Value) -> f64 {
-        value.as_nanos() as f64
-    }
-
-    fn formatter(&self) -> &dyn ValueFormatter {
-        static WALL_TIME: WallTime = WallTime;
-        WALL_TIME.formatter()
-    }
-}
+use on_cpu_time::OnCpuTime;
 
 /// The criterion groups: one per variant, one benchmark per instance count.
 fn criterion_groups(criterion: &mut Criterion<OnCpuTime>, fixtures: &[Fixture]) {
