@@ -727,40 +727,18 @@ impl Model for CircuitBreakerModel {
 // ---------------------------------------------------------------------------------------------
 // Refinement.
 
-/// What a refinement check covered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RefinementReport {
-    /// Reachable spec states visited.
-    pub states: usize,
-    /// (state, action) pairs compared.
-    pub pairs: usize,
-    /// Pairs where the action was enabled (in both).
-    pub enabled: usize,
-}
+pub use crate::explore::RefinementReport;
 
 /// For every reachable state of the spec and every action: the implementation takes the action
 /// exactly when the spec does, and reaches the same state. So every implementation step is a
 /// spec step (refinement), and every spec action is matched by an implementation step.
 pub fn check_refinement(step: StepFn) -> Result<RefinementReport, String> {
     let model = CircuitBreakerModel::spec();
-    let states = crate::explore::reachable(&model);
-    let mut report = RefinementReport {
-        states: states.len(),
-        pairs: 0,
-        enabled: 0,
-    };
-    for s in &states {
-        for action in Action::all(&model.k) {
-            report.pairs += 1;
-            let spec = spec_next(&model.k, s, action);
-            let implementation = implementation_next(&model.k, step, s, action);
-            if spec != implementation {
-                return Err(format!(
-                    "{action:?} from {s:?}:\n  spec           -> {spec:?}\n  implementation -> {implementation:?}"
-                ));
-            }
-            report.enabled += usize::from(spec.is_some());
-        }
-    }
-    Ok(report)
+    crate::explore::refine_action_by_action(
+        &crate::explore::reachable(&model),
+        &Action::all(&model.k),
+        |_| Ok(()),
+        |s, action| spec_next(&model.k, s, action),
+        |s, action| implementation_next(&model.k, step, s, action),
+    )
 }

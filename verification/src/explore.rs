@@ -2,6 +2,7 @@
 //! property checks use stateright's own checker).
 
 use std::collections::HashSet;
+use std::fmt::Debug;
 use std::hash::Hash;
 
 use stateright::Model;
@@ -37,4 +38,53 @@ where
         }
     }
     order
+}
+
+/// What an exhaustive refinement check covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefinementReport {
+    /// Reachable spec states visited.
+    pub states: usize,
+    /// (state, action) pairs compared.
+    pub pairs: usize,
+    /// Pairs where the action was enabled (in both).
+    pub enabled: usize,
+}
+
+/// For every state and every action: the implementation takes the action exactly when the spec
+/// does, and reaches the same state. So every implementation step is a spec step (refinement),
+/// and every spec action is matched by an implementation step. `per_state` runs any further
+/// check a machine has on each state first.
+pub fn refine_action_by_action<S, A, T>(
+    states: &[S],
+    actions: &[A],
+    mut per_state: impl FnMut(&S) -> Result<(), String>,
+    spec: impl Fn(&S, A) -> Option<T>,
+    implementation: impl Fn(&S, A) -> Option<T>,
+) -> Result<RefinementReport, String>
+where
+    S: Debug,
+    A: Copy + Debug,
+    T: PartialEq + Debug,
+{
+    let mut report = RefinementReport {
+        states: states.len(),
+        pairs: 0,
+        enabled: 0,
+    };
+    for s in states {
+        per_state(s)?;
+        for &action in actions {
+            report.pairs += 1;
+            let by_spec = spec(s, action);
+            let by_implementation = implementation(s, action);
+            if by_spec != by_implementation {
+                return Err(format!(
+                    "{action:?} from {s:?}:\n  spec           -> {by_spec:?}\n  implementation -> {by_implementation:?}"
+                ));
+            }
+            report.enabled += usize::from(by_spec.is_some());
+        }
+    }
+    Ok(report)
 }

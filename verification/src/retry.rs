@@ -527,41 +527,18 @@ impl Model for RetryModel {
     }
 }
 
-/// What a refinement check covered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RefinementReport {
-    /// Reachable spec states visited.
-    pub states: usize,
-    /// (state, action) pairs compared.
-    pub pairs: usize,
-    /// Pairs where the action was enabled (in both).
-    pub enabled: usize,
-}
+pub use crate::explore::RefinementReport;
 
 /// For every reachable state of the spec and every action: `decide` allows the action exactly
 /// when the spec does, with the same successor; and every sampled draw of `decide` is a spec
 /// step ([`check_decisions_within_spec`]).
 pub fn check_refinement() -> Result<RefinementReport, String> {
     let model = RetryModel::new(Semantics::Spec);
-    let states = crate::explore::reachable(&model);
-    let mut report = RefinementReport {
-        states: states.len(),
-        pairs: 0,
-        enabled: 0,
-    };
-    for s in &states {
-        check_decisions_within_spec(&model.k, s)?;
-        for action in Action::all(&model.k) {
-            report.pairs += 1;
-            let spec = spec_next(&model.k, s, action);
-            let implementation = implementation_next(&model.k, s, action);
-            if spec != implementation {
-                return Err(format!(
-                    "{action:?} from {s:?}:\n  spec           -> {spec:?}\n  implementation -> {implementation:?}"
-                ));
-            }
-            report.enabled += usize::from(spec.is_some());
-        }
-    }
-    Ok(report)
+    crate::explore::refine_action_by_action(
+        &crate::explore::reachable(&model),
+        &Action::all(&model.k),
+        |s| check_decisions_within_spec(&model.k, s),
+        |s, action| spec_next(&model.k, s, action),
+        |s, action| implementation_next(&model.k, s, action),
+    )
 }
