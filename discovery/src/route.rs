@@ -4,7 +4,7 @@
 //! O(1) draw; the O(n) filtering happens once per change of the service, not per call.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use arc_swap::ArcSwapOption;
 
@@ -29,6 +29,9 @@ struct Cached {
     origin: u64,
     revision: u64,
     table: Option<Table>,
+    /// The service's load counter and eligible count, for the bounded-load rule (kept here so
+    /// a pick does not look the service up again).
+    service_load: Option<(Arc<AtomicU32>, usize)>,
 }
 
 impl Route {
@@ -101,7 +104,8 @@ impl Route {
 
     /// The route's table at `catalog`'s revision, built when the revision moved.
     fn rebuild(&self, catalog: &Catalog, env: Option<&str>) -> Arc<Cached> {
-        let table = catalog.services.get(&self.service).and_then(|service| {
+        let service = catalog.services.get(&self.service);
+        let table = service.and_then(|service| {
             let endpoints: Arc<[Arc<Endpoint>]> = service
                 .eligible
                 .iter()
@@ -114,6 +118,8 @@ impl Route {
             origin: catalog.origin,
             revision: catalog.revision,
             table,
+            service_load: service
+                .map(|service| (Arc::clone(&service.load), service.eligible.len().max(1))),
         });
         self.cached.store(Some(Arc::clone(&cached)));
         cached
@@ -148,9 +154,12 @@ impl Route {
         let bound = match self.balancer {
             Balancer::P2cPeakEwma | Balancer::LeastConnections => {
                 // The service's mean: its whole load over all its eligible instances.
-                let (total, eligible) = catalog.services.get(&self.service).map_or((0, 1), |s| {
-                    (s.load.load(Ordering::Relaxed), s.eligible.len().max(1))
-                });
+                let (total, eligible) = cached
+                    .service_load
+                    .as_ref()
+                    .map_or((0, 1), |(load, eligible)| {
+                        (load.load(Ordering::Relaxed), *eligible)
+                    });
                 let mean = f64::from(total) / eligible as f64;
                 Some(((1.0 + max_imbalance) * mean).ceil() as u32 + 1)
             }

@@ -849,3 +849,34 @@ fn concurrent_picks_from_many_threads_stay_within_the_eligible_set() {
         assert_eq!(total_in_flight(&discovery), 0, "{balancer:?}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn bounded_load_passes_over_an_instance_far_above_the_mean_in_flight() {
+    let mut picked = Vec::new();
+    for max_imbalance in [0.5, 100.0] {
+        let discovery = discovery_with_config(
+            DiscoveryConfig {
+                max_imbalance,
+                ..DiscoveryConfig::default()
+            },
+            &[("fast", &[]), ("slow", &[])],
+        );
+        let route = Route::new(SERVICE);
+        tokio::time::advance(Duration::from_secs(20)).await;
+        report_latencies(
+            &discovery,
+            &route,
+            ("fast", Duration::from_millis(5)),
+            ("slow", Duration::from_millis(200)),
+        )
+        .await;
+        // 10 calls held on the fast instance: its cost (under 10 ms × 11) is still below the
+        // slow one's (200 ms × 1), but 10 in flight is above (1 + 0.5) × the mean of 5, plus one.
+        let held: Vec<InFlight> = (0..10)
+            .map(|_| pick_on(&discovery, &route, "fast"))
+            .collect();
+        picked.push(pick_counts(&discovery, &route, 20));
+        drop(held);
+    }
+    assert_eq!(picked, [only("slow", 20), only("fast", 20)]);
+}
