@@ -178,9 +178,4 @@ impl<'a> Retries<'a> {
             }
         }
     }
-
-    /// Retries made so far.
-    pub fn retries_done(&self) -> u32 {
-        self.retries_done
-    }
 }

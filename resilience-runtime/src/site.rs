@@ -94,16 +94,6 @@ pub struct SiteSpec {
     pub bulkhead: Option<(&'static str, BulkheadConfig)>,
 }
 
-impl SiteSpec {
-    /// No policy at all.
-    pub const NONE: SiteSpec = SiteSpec {
-        circuit_breaker: None,
-        retry: None,
-        timeout: None,
-        bulkhead: None,
-    };
-}
-
 /// One call site with optional policies: its pipeline is decided at run time.
 #[derive(Debug)]
 pub struct CallSite {
