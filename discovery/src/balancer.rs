@@ -3,9 +3,10 @@
 //! per catalog revision, and a pick reads them with one atomic counter or two random numbers.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use crate::endpoint::Endpoint;
+use crate::sync::AtomicUsize;
 
 /// How a route picks an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -254,6 +255,52 @@ fn smooth_sequence(weights: &[u64]) -> Vec<u32> {
         heap.push(Reverse(due));
     }
     sequence
+}
+
+/// Every interleaving of concurrent picks on one counter (see `sync.rs`).
+#[cfg(all(test, loom))]
+mod loom {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    use ::loom::thread;
+
+    use super::{Balancer, Table};
+    use crate::endpoint::loom::endpoints;
+    use crate::sync::AtomicUsize;
+
+    /// Two callers pick at once from two endpoints, each picking once.
+    fn picks(balancer: Balancer) -> Vec<usize> {
+        let table = Arc::new(Table::new(endpoints(2).0.into(), balancer));
+        let counter = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let (table, counter) = (Arc::clone(&table), Arc::clone(&counter));
+                thread::spawn(move || table.pick(balancer, &counter, None, |_| true))
+            })
+            .collect();
+        let picks = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(counter.load(Ordering::Relaxed), 2, "one step per pick");
+        picks
+    }
+
+    #[test]
+    fn concurrent_round_robin_picks_take_distinct_turns() {
+        ::loom::model(|| {
+            let mut picks = picks(Balancer::RoundRobin);
+            picks.sort_unstable();
+            assert_eq!(picks, [0, 1]);
+        });
+    }
+
+    #[test]
+    fn concurrent_weighted_round_robin_picks_take_distinct_turns() {
+        ::loom::model(|| {
+            let mut picks = picks(Balancer::WeightedRoundRobin);
+            picks.sort_unstable();
+            assert_eq!(picks, [0, 1]);
+        });
+    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU32;
 
 use crate::endpoint::Endpoint;
+use crate::sync::AtomicU32;
 
 /// Every service at one catalog revision.
 #[derive(Debug, Default)]

@@ -174,7 +174,7 @@ fn system_roots() -> rustls::RootCertStore {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicU32;
+    use crate::sync::AtomicU32;
 
     use super::*;
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use crate::route::Route;
 use crate::store::{
     Change, LeaseId, Listener, MemoryRegistry, RegistryBackend, Snapshot, WatchEvent,
 };
+use crate::sync::AtomicU32;
 
 /// How a call through a picked instance ended, for passive health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -405,9 +406,7 @@ impl Listener for Inner {
 
 /// A removed or replaced endpoint that was ejected gives its place in the ejection limit back.
 fn release_ejection(state: &ServiceState, endpoint: &Endpoint) {
-    if endpoint.ejected.swap(false, Ordering::AcqRel) {
-        state.ejected.fetch_sub(1, Ordering::AcqRel);
-    }
+    endpoint.end_ejection(Some(&state.ejected));
 }
 
 /// A number unique to each discovery, so a route used with several never mixes their catalogs.

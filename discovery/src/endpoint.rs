@@ -2,12 +2,13 @@
 //! Everything that changes per call is an atomic, so picks and reports take no lock.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::instance::{Attributes, Instance};
+use crate::sync::{AtomicBool, AtomicU32, AtomicU64};
 
 /// Linkerd's defaults for peak-EWMA: the estimate before any sample, and the decay time.
 pub(crate) const DEFAULT_RTT: Duration = Duration::from_millis(30);
@@ -138,6 +139,53 @@ impl Endpoint {
             });
     }
 
+    /// A call on it succeeded: the run of failures ends, and so does probation.
+    pub(crate) fn record_success(&self) {
+        self.consecutive_failures.store(0, Ordering::Relaxed);
+        self.on_probation.store(false, Ordering::Relaxed);
+    }
+
+    /// A call on it failed. True when it should now be ejected: `threshold` consecutive
+    /// failures, or one while on probation, and not ejected already.
+    pub(crate) fn record_failure(&self, threshold: u32) -> bool {
+        let failures = self.consecutive_failures.fetch_add(1, Ordering::AcqRel) + 1;
+        let probation = self.on_probation.load(Ordering::Acquire);
+        (failures >= threshold || probation) && !self.is_ejected()
+    }
+
+    /// Ejects it, taking a place in its service's count of ejected endpoints (`ejected`) only
+    /// while fewer than `limit` are taken: the place is taken with one compare-and-swap, so
+    /// concurrent ejections cannot together pass the limit, and given back if another caller
+    /// ejected this endpoint first. So `ejected` always counts the endpoints marked ejected.
+    pub(crate) fn eject(&self, ejected: &AtomicU32, limit: usize) -> Ejection {
+        let taken = ejected.fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
+            ((count as usize) < limit).then_some(count + 1)
+        });
+        if taken.is_err() {
+            return Ejection::AtLimit;
+        }
+        if self.ejected.swap(true, Ordering::AcqRel) {
+            ejected.fetch_sub(1, Ordering::AcqRel);
+            return Ejection::AlreadyEjected;
+        }
+        let times = self.times_ejected.fetch_add(1, Ordering::AcqRel) + 1;
+        self.consecutive_failures.store(0, Ordering::Relaxed);
+        self.on_probation.store(false, Ordering::Relaxed);
+        Ejection::Ejected { times }
+    }
+
+    /// Ends its ejection (readmitted, deregistered or replaced), giving its place in `ejected`
+    /// back. False if it was not ejected (another caller ended the ejection first).
+    pub(crate) fn end_ejection(&self, ejected: Option<&AtomicU32>) -> bool {
+        if !self.ejected.swap(false, Ordering::AcqRel) {
+            return false;
+        }
+        if let Some(ejected) = ejected {
+            ejected.fetch_sub(1, Ordering::AcqRel);
+        }
+        true
+    }
+
     /// Counts one call in flight until the guard is dropped.
     pub(crate) fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -147,6 +195,17 @@ impl Endpoint {
             started: Instant::now(),
         }
     }
+}
+
+/// What [`Endpoint::eject`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ejection {
+    /// Ejected, for the `times`-th time.
+    Ejected { times: u32 },
+    /// Not ejected: the service is at its ejection limit.
+    AtLimit,
+    /// Not ejected again: another caller ejected it first.
+    AlreadyEjected,
 }
 
 /// One call in flight on an endpoint; dropping it (the call finished, failed, timed out or was
@@ -173,5 +232,215 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         self.endpoint.in_flight.fetch_sub(1, Ordering::AcqRel);
         self.endpoint.service_load.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Every interleaving of the per-call counters (`scripts/test` builds this crate alone with
+/// `--cfg loom`; see `sync.rs`).
+#[cfg(all(test, loom))]
+pub(crate) mod loom {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use ::loom::thread;
+
+    use super::{Ejection, Endpoint};
+    use crate::instance::Instance;
+    use crate::sync::AtomicU32;
+    use std::sync::atomic::Ordering;
+
+    /// Endpoints `0`, `1`, … of one service, sharing its load counter.
+    pub(crate) fn endpoints(count: usize) -> (Vec<Arc<Endpoint>>, Arc<AtomicU32>) {
+        let load = Arc::new(AtomicU32::new(0));
+        let endpoints = (0..count)
+            .map(|index| {
+                let instance =
+                    Instance::new("svc", format!("{index}"), "127.0.0.1", 8080 + index as u16);
+                let attributes = instance.attributes().unwrap();
+                Endpoint::new(instance, attributes, Arc::clone(&load))
+            })
+            .collect();
+        (endpoints, load)
+    }
+
+    /// Endpoints marked ejected: what the service's ejection count must equal once quiescent.
+    fn marked(endpoints: &[Arc<Endpoint>]) -> u32 {
+        endpoints.iter().filter(|e| e.is_ejected()).count() as u32
+    }
+
+    #[test]
+    fn concurrent_calls_leave_in_flight_and_the_service_load_at_zero() {
+        ::loom::model(|| {
+            let (endpoints, load) = endpoints(1);
+            // One caller checks the counts while it is in flight; the other only comes and goes.
+            let threads: Vec<_> = [true, false]
+                .into_iter()
+                .map(|checks| {
+                    let (endpoint, load) = (Arc::clone(&endpoints[0]), Arc::clone(&load));
+                    thread::spawn(move || {
+                        let call = endpoint.begin();
+                        if checks {
+                            let (own, total) = (endpoint.in_flight(), load.load(Ordering::Relaxed));
+                            assert!((1..=2).contains(&own), "{own} in flight on the endpoint");
+                            assert!((1..=2).contains(&total), "{total} in flight in the service");
+                        }
+                        drop(call);
+                    })
+                })
+                .collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            assert_eq!(endpoints[0].in_flight(), 0);
+            assert_eq!(load.load(Ordering::Relaxed), 0);
+        });
+    }
+
+    #[test]
+    fn concurrent_ejections_never_pass_the_limit() {
+        ::loom::model(|| {
+            // Two endpoints at 50 %: one place.
+            let (endpoints, _) = endpoints(2);
+            let ejected = Arc::new(AtomicU32::new(0));
+            let threads: Vec<_> = endpoints
+                .iter()
+                .map(|endpoint| {
+                    let (endpoint, ejected) = (Arc::clone(endpoint), Arc::clone(&ejected));
+                    thread::spawn(move || {
+                        let outcome = endpoint.eject(&ejected, 1);
+                        let seen = ejected.load(Ordering::Acquire);
+                        assert!(seen <= 1, "{seen} ejected, the limit is 1");
+                        outcome
+                    })
+                })
+                .collect();
+            let outcomes: Vec<Ejection> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+            let taken = outcomes
+                .iter()
+                .filter(|o| matches!(o, Ejection::Ejected { times: 1 }))
+                .count();
+            assert_eq!(taken, 1, "exactly one ejection: {outcomes:?}");
+            assert!(outcomes.contains(&Ejection::AtLimit));
+            assert_eq!(ejected.load(Ordering::Acquire), 1);
+            assert_eq!(marked(&endpoints), 1);
+        });
+    }
+
+    #[test]
+    fn failures_racing_at_the_threshold_eject_once() {
+        ::loom::model(|| {
+            // Room for two ejections, so only the race on the one endpoint decides.
+            let (endpoints, _) = endpoints(1);
+            let ejected = Arc::new(AtomicU32::new(0));
+            let endpoint = &endpoints[0];
+            endpoint.record_failure(3);
+            let threads: Vec<_> = (0..2)
+                .map(|_| {
+                    let (endpoint, ejected) = (Arc::clone(endpoint), Arc::clone(&ejected));
+                    thread::spawn(move || {
+                        endpoint
+                            .record_failure(3)
+                            .then(|| endpoint.eject(&ejected, 2))
+                    })
+                })
+                .collect();
+            let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+            let ejections = outcomes
+                .iter()
+                .filter(|o| matches!(o, Some(Ejection::Ejected { .. })))
+                .count();
+            assert_eq!(ejections, 1, "the third failure ejects, once: {outcomes:?}");
+            assert!(endpoint.is_ejected());
+            assert_eq!(endpoint.times_ejected.load(Ordering::Acquire), 1);
+            assert_eq!(ejected.load(Ordering::Acquire), 1);
+        });
+    }
+
+    #[test]
+    fn an_ejection_racing_a_readmission_keeps_the_count_equal_to_the_ejected() {
+        ::loom::model(|| {
+            // `a` is ejected and holds the only place; `b` is ejected while `a` comes back.
+            let (endpoints, _) = endpoints(2);
+            let ejected = Arc::new(AtomicU32::new(0));
+            assert_eq!(
+                endpoints[0].eject(&ejected, 1),
+                Ejection::Ejected { times: 1 }
+            );
+            let readmission = {
+                let (a, ejected) = (Arc::clone(&endpoints[0]), Arc::clone(&ejected));
+                thread::spawn(move || a.end_ejection(Some(&ejected)))
+            };
+            let ejection = {
+                let (b, ejected) = (Arc::clone(&endpoints[1]), Arc::clone(&ejected));
+                thread::spawn(move || b.eject(&ejected, 1))
+            };
+            assert!(readmission.join().unwrap());
+            let outcome = ejection.join().unwrap();
+            assert!(
+                matches!(outcome, Ejection::Ejected { .. } | Ejection::AtLimit),
+                "{outcome:?}"
+            );
+            assert_eq!(ejected.load(Ordering::Acquire), marked(&endpoints));
+            assert!(!endpoints[0].is_ejected());
+        });
+    }
+
+    #[test]
+    fn an_ejection_racing_two_ends_of_it_gives_its_place_back_once() {
+        ::loom::model(|| {
+            // One endpoint, ejected by a caller while its deregistration and its readmission
+            // timer both end the ejection.
+            let (endpoints, _) = endpoints(1);
+            let ejected = Arc::new(AtomicU32::new(0));
+            let endpoint = &endpoints[0];
+            let ejection = {
+                let (endpoint, ejected) = (Arc::clone(endpoint), Arc::clone(&ejected));
+                thread::spawn(move || endpoint.eject(&ejected, 1))
+            };
+            let ends: Vec<_> = (0..2)
+                .map(|_| {
+                    let (endpoint, ejected) = (Arc::clone(endpoint), Arc::clone(&ejected));
+                    thread::spawn(move || endpoint.end_ejection(Some(&ejected)))
+                })
+                .collect();
+            assert_eq!(ejection.join().unwrap(), Ejection::Ejected { times: 1 });
+            let ended = ends
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .filter(|&ended| ended)
+                .count() as u32;
+            assert!(ended <= 1, "an ejection ends once, ended {ended} times");
+            let count = ejected.load(Ordering::Acquire);
+            assert_eq!(count, marked(&endpoints));
+            assert_eq!(
+                count + ended,
+                1,
+                "the place is held or was given back, once"
+            );
+        });
+    }
+
+    #[test]
+    fn concurrent_latency_samples_keep_the_peak() {
+        ::loom::model(|| {
+            let (endpoints, _) = endpoints(1);
+            let threads: Vec<_> = [50, 40]
+                .into_iter()
+                .map(|millis| {
+                    let endpoint = Arc::clone(&endpoints[0]);
+                    thread::spawn(move || endpoint.observe_latency(Duration::from_millis(millis)))
+                })
+                .collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            // Both samples exceed the 30 ms seed; whichever lands last, the 50 ms peak stays
+            // (a faster sample decays in over seconds, and microseconds passed here).
+            let estimate = endpoints[0].latency_estimate();
+            assert!(
+                estimate.abs_diff(Duration::from_millis(50)) < Duration::from_millis(1),
+                "estimate {estimate:?}"
+            );
+        });
     }
 }

@@ -20,6 +20,7 @@ mod instance;
 mod outlier;
 mod route;
 mod store;
+mod sync;
 
 pub use balancer::Balancer;
 pub use call::{DiscoverSite, FailedInstances, InstanceCall};

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::discovery::{CallOutcome, Inner};
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Ejection, Endpoint};
 
 pub(crate) fn record(inner: &Arc<Inner>, endpoint: &Arc<Endpoint>, outcome: CallOutcome) {
     let config = &inner.config.outlier;
@@ -16,13 +16,8 @@ pub(crate) fn record(inner: &Arc<Inner>, endpoint: &Arc<Endpoint>, outcome: Call
         return;
     }
     if outcome == CallOutcome::Success {
-        endpoint.consecutive_failures.store(0, Ordering::Relaxed);
-        endpoint.on_probation.store(false, Ordering::Relaxed);
-        return;
-    }
-    let failures = endpoint.consecutive_failures.fetch_add(1, Ordering::AcqRel) + 1;
-    let probation = endpoint.on_probation.load(Ordering::Acquire);
-    if (failures >= config.consecutive_failures || probation) && !endpoint.is_ejected() {
+        endpoint.record_success();
+    } else if endpoint.record_failure(config.consecutive_failures) {
         eject(inner, endpoint);
     }
 }
@@ -44,32 +39,21 @@ fn eject(inner: &Arc<Inner>, endpoint: &Arc<Endpoint>) {
     ) {
         return; // Replaced or deregistered meanwhile: a stale report.
     }
-    // Take a place in the ejection limit atomically, so concurrent ejections cannot together
-    // pass it.
-    let total = entry.endpoints.len();
-    let limit = total * config.max_ejected_percent as usize / 100;
-    let taken = entry
-        .ejected
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |ejected| {
-            ((ejected as usize) < limit).then_some(ejected + 1)
-        });
-    if taken.is_err() {
-        tracing::debug!(target: "resilience::discovery", instance = %endpoint.instance.id, "not ejecting: the service is at its ejection limit");
-        return;
-    }
-    if endpoint.ejected.swap(true, Ordering::AcqRel) {
-        entry.ejected.fetch_sub(1, Ordering::AcqRel);
-        return; // Another caller ejected it first.
-    }
-    let times = endpoint.times_ejected.fetch_add(1, Ordering::AcqRel) + 1;
+    let limit = entry.endpoints.len() * config.max_ejected_percent as usize / 100;
+    let times = match endpoint.eject(&entry.ejected, limit) {
+        Ejection::Ejected { times } => times,
+        Ejection::AtLimit => {
+            tracing::debug!(target: "resilience::discovery", instance = %endpoint.instance.id, "not ejecting: the service is at its ejection limit");
+            return;
+        }
+        Ejection::AlreadyEjected => return,
+    };
     let nominal = config
         .base_ejection
         .saturating_mul(times)
         .min(config.max_ejection);
     let jitter = nominal.mul_f64(config.jitter_factor * fastrand::f64());
     let duration = (nominal + jitter).min(config.max_ejection.max(nominal));
-    endpoint.consecutive_failures.store(0, Ordering::Relaxed);
-    endpoint.on_probation.store(false, Ordering::Relaxed);
     tracing::info!(target: "resilience::discovery", instance = %endpoint.instance.id, ?duration, times, "instance ejected");
     inner.refresh(service);
     readmit_after(inner, endpoint, duration);
@@ -93,16 +77,10 @@ fn readmit_after(inner: &Arc<Inner>, endpoint: &Arc<Endpoint>, duration: Duratio
 
 fn readmit(inner: &Inner, endpoint: &Endpoint) {
     endpoint.on_probation.store(true, Ordering::Release);
-    if !endpoint.ejected.swap(false, Ordering::AcqRel) {
+    let catalog = inner.catalog.load();
+    let entry = catalog.services.get(&endpoint.instance.id.service);
+    if !endpoint.end_ejection(entry.map(|entry| &*entry.ejected)) {
         return; // Deregistered (or replaced) meanwhile, which released its place already.
-    }
-    if let Some(entry) = inner
-        .catalog
-        .load()
-        .services
-        .get(&endpoint.instance.id.service)
-    {
-        entry.ejected.fetch_sub(1, Ordering::AcqRel);
     }
     tracing::info!(target: "resilience::discovery", instance = %endpoint.instance.id, "instance readmitted on probation");
     inner.refresh(&endpoint.instance.id.service);

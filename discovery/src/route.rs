@@ -4,7 +4,7 @@
 //! O(1) draw; the O(n) filtering happens once per change of the service, not per call.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use arc_swap::ArcSwapOption;
 
@@ -12,6 +12,7 @@ use crate::balancer::{Balancer, Table};
 use crate::catalog::Catalog;
 use crate::endpoint::Endpoint;
 use crate::error::DiscoveryError;
+use crate::sync::{AtomicU32, AtomicUsize};
 
 /// Which instances of a service a call may use, and how it picks one.
 #[derive(Debug)]
