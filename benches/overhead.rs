@@ -2,9 +2,10 @@
 //!
 //! Every variant runs the same operation, `bare()`: an `async fn` returning `Ok(u64)` through
 //! `black_box`. The policies are applied the way users apply them, with the attributes (whose
-//! expansion is a `static` call site, `Pipeline::attempt` in the retry loop and a `match` calling
-//! the fallback on `Err`); one more variant drives the same policies through `Pipeline::run` by
-//! hand. All run on a current-thread runtime, on the success path.
+//! expansion is one `static` per policy, each attempt composed inline in the function's own
+//! future, in the retry loop, and a `match` calling the fallback on `Err`); two more variants
+//! drive the same policies through `Pipeline::run` and through `Layers::attempt` by hand. All
+//! run on a current-thread runtime, on the success path.
 //!
 //! # How it measures
 //!

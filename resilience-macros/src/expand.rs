@@ -495,46 +495,98 @@ fn generate(
     } else {
         quote!(async #body)
     };
-    // Without a breaker, a timeout or a bulkhead (retry or fallback alone), an attempt is the
-    // body itself: no layers to go through.
-    let layerless = policies.circuit_breaker.is_none()
-        && policies.timeout.is_none()
-        && policies.bulkhead.is_none();
-    let attempt = match &discover {
-        None if layerless => quote! {{
-            #(#binds)*
+    // One attempt, composed inline in the function's own future (one state machine, not one
+    // per layer), with code only for the layers this function has: breaker → timeout →
+    // bulkhead → body, as `Layers::attempt` composes them for `Pipeline`.
+    let layers = quote!(__resilience_layers);
+    let call = match &discover {
+        None => quote! {
             match #attempt_future.await {
                 ::core::result::Result::Ok(__resilience_value) => ::core::result::Result::Ok(__resilience_value),
                 ::core::result::Result::Err(__resilience_error) => {
                     ::core::result::Result::Err(#private::Failure::Operation(__resilience_error))
                 }
             }
-        }},
-        None => quote! {{
-            #(#binds)*
-            __resilience_layers.attempt(#failure_if, #attempt_future).await
-        }},
+        },
         Some(client) => {
             let (attrs, pat, ty) = (&client.attrs, &client.pat, &client.ty);
-            quote! {{
-                #(#binds)*
-                __resilience_layers.attempt_or_reject(#failure_if, async {
-                    match __RESILIENCE_DISCOVER.begin(&mut __resilience_failed) {
-                        ::core::result::Result::Ok((__resilience_call, __resilience_client)) => {
-                            #(#attrs)*
-                            let #pat: #ty = __resilience_client;
-                            #private::discovery::InstanceCall::finish(
-                                __resilience_call,
-                                #attempt_future.await,
-                            )
-                        }
-                        ::core::result::Result::Err(__resilience_rejection) => {
-                            ::core::result::Result::Err(#private::Failure::Rejected(__resilience_rejection))
+            quote! {
+                match __RESILIENCE_DISCOVER.begin(&mut __resilience_failed) {
+                    ::core::result::Result::Ok((__resilience_call, __resilience_client)) => {
+                        #(#attrs)*
+                        let #pat: #ty = __resilience_client;
+                        #private::discovery::InstanceCall::finish(
+                            __resilience_call,
+                            #attempt_future.await,
+                        )
+                    }
+                    ::core::result::Result::Err(__resilience_rejection) => {
+                        ::core::result::Result::Err(#private::Failure::Rejected(__resilience_rejection))
+                    }
+                }
+            }
+        }
+    };
+    // The bulkhead's slot is held until the body is done; a caller that must queue waits on
+    // the boxed slow path.
+    let guarded = if policies.bulkhead.is_some() {
+        quote! {
+            '__resilience_guarded: {
+                let __resilience_slot = match #private::layers::BulkheadLayer::try_admit(&#layers.bulkhead) {
+                    ::core::option::Option::Some(__resilience_slot) => __resilience_slot,
+                    ::core::option::Option::None => {
+                        match #private::layers::BulkheadLayer::admit_queued(&#layers.bulkhead).await {
+                            ::core::result::Result::Ok(__resilience_slot) => __resilience_slot,
+                            ::core::result::Result::Err(__resilience_rejection) => {
+                                break '__resilience_guarded ::core::result::Result::Err(
+                                    #private::Failure::Rejected(__resilience_rejection),
+                                );
+                            }
                         }
                     }
-                }).await
-            }}
+                };
+                // The slot is dropped in place at the end of the block: moving it out to drop
+                // it would copy it whole right after its field-wise stores, a load the CPU
+                // cannot forward.
+                #call
+            }
         }
+    } else {
+        call
+    };
+    // The timeout bounds the wait in the bulkhead too (MicroProfile's order).
+    let bounded = if policies.timeout.is_some() {
+        quote! {
+            match #private::layers::TimeoutLayer::bound(&#layers.timeout, async { #guarded }).await {
+                ::core::result::Result::Ok(__resilience_outcome) => __resilience_outcome,
+                ::core::result::Result::Err(__resilience_timeout) => {
+                    ::core::result::Result::Err(#private::Failure::Rejected(__resilience_timeout))
+                }
+            }
+        }
+    } else {
+        guarded
+    };
+    let attempt = if policies.circuit_breaker.is_some() {
+        quote! {
+            '__resilience_attempt: {
+                #(#binds)*
+                let mut __resilience_permit = match #layers.circuit_breaker.admit() {
+                    ::core::option::Option::Some(__resilience_permit) => __resilience_permit,
+                    ::core::option::Option::None => break '__resilience_attempt ::core::result::Result::Err(
+                        #private::Failure::Rejected(#layers.circuit_breaker.rejection()),
+                    ),
+                };
+                let __resilience_outcome = #bounded;
+                #support::record_outcome(&mut __resilience_permit, &__resilience_outcome, #failure_if);
+                __resilience_outcome
+            }
+        }
+    } else {
+        quote! {{
+            #(#binds)*
+            #bounded
+        }}
     };
     // The instances that failed this call, kept across its attempts.
     let failed_instances = discover.is_some().then(

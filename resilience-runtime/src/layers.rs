@@ -4,8 +4,10 @@
 //! Each layer is a trait implemented for the policy (`&CircuitBreaker`, `Duration`,
 //! `&Bulkhead`), for [`NoLayer`] (nothing to do: no code, no state in the future) and for
 //! `Option` of the policy (decided at run time, as the programmatic [`Pipeline`] needs).
-//! Generated code builds [`Layers`] with concrete types, so an attempt's future holds only what
-//! its layers need; [`Pipeline`] builds it with `Option`s. One `attempt`, both uses.
+//! [`Pipeline`] builds [`Layers`] with `Option`s and runs [`Layers::attempt`]. Generated code
+//! builds it with concrete types and composes the same trait methods (and
+//! [`breaker_outcome`]) inline, in the annotated function's own future: one state machine
+//! instead of one per layer, and no code or state for a layer the function does not have.
 //!
 //! [`Pipeline`]: crate::Pipeline
 
@@ -35,8 +37,10 @@ pub trait BreakerLayer {
     fn admit(&self) -> Option<Self::Permit>;
     /// The rejection when [`admit`](Self::admit) said `None`.
     fn rejection(&self) -> ResilienceError;
-    /// Reports the outcome: `Some(failed)`, or `None` for neither (the permit is dropped).
-    fn record(permit: Self::Permit, failed: Option<bool>);
+    /// Reports the outcome: `Some(failed)`, or `None` for neither (the permit is left to be
+    /// dropped, which cancels it). Through a reference, so the permit is read where it lies
+    /// (see [`BreakerPermit::settle`]).
+    fn record(permit: &mut Self::Permit, failed: Option<bool>);
 }
 
 impl BreakerLayer for NoLayer {
@@ -49,7 +53,7 @@ impl BreakerLayer for NoLayer {
         unreachable_rejection()
     }
     #[inline(always)]
-    fn record(_: (), _: Option<bool>) {}
+    fn record(_: &mut (), _: Option<bool>) {}
 }
 
 impl<'a> BreakerLayer for &'a CircuitBreaker {
@@ -62,12 +66,8 @@ impl<'a> BreakerLayer for &'a CircuitBreaker {
         CircuitBreaker::rejection(self)
     }
     #[inline(always)]
-    fn record(permit: BreakerPermit<'a>, failed: Option<bool>) {
-        match failed {
-            Some(false) => permit.success(),
-            Some(true) => permit.failure(),
-            None => drop(permit),
-        }
+    fn record(permit: &mut BreakerPermit<'a>, failed: Option<bool>) {
+        permit.settle(failed);
     }
 }
 
@@ -87,7 +87,7 @@ impl<L: BreakerLayer> BreakerLayer for Option<L> {
         }
     }
     #[inline]
-    fn record(permit: Self::Permit, failed: Option<bool>) {
+    fn record(permit: &mut Self::Permit, failed: Option<bool>) {
         if let Some(permit) = permit {
             L::record(permit, failed);
         }
@@ -344,20 +344,31 @@ impl<B: BreakerLayer, T: TimeoutLayer, H: BulkheadLayer> Layers<B, T, H> {
         Fut: Future<Output = Result<R, Failure<E>>>,
         FailureIf: Fn(&E) -> bool,
     {
-        let Some(permit) = self.circuit_breaker.admit() else {
+        let Some(mut permit) = self.circuit_breaker.admit() else {
             return Err(Failure::Rejected(self.circuit_breaker.rejection()));
         };
         let outcome = match self.timeout.bound(guarded(&self.bulkhead, attempt)).await {
             Ok(outcome) => outcome,
             Err(timeout) => Err(Failure::Rejected(timeout)),
         };
-        let failed = match &outcome {
-            Ok(_) => Some(false),
-            Err(Failure::Operation(error)) => Some(failure_if(error)),
-            Err(Failure::Rejected(rejection)) => rejection.is_breaker_failure().then_some(true),
-        };
-        B::record(permit, failed);
+        B::record(&mut permit, breaker_outcome(&outcome, failure_if));
         outcome
+    }
+}
+
+/// How an attempt's outcome counts for the breaker that admitted it: `Some(failed)`, or `None`
+/// for neither. An operation error is a failure when `failure_if` says so (a success
+/// otherwise); a rejection when [`ResilienceError::is_breaker_failure`] says so (a timeout,
+/// `NoInstance`), neither otherwise (`BulkheadFull`).
+#[inline(always)]
+pub fn breaker_outcome<R, E>(
+    outcome: &Result<R, Failure<E>>,
+    failure_if: &impl Fn(&E) -> bool,
+) -> Option<bool> {
+    match outcome {
+        Ok(_) => Some(false),
+        Err(Failure::Operation(error)) => Some(failure_if(error)),
+        Err(Failure::Rejected(rejection)) => rejection.is_breaker_failure().then_some(true),
     }
 }
 

@@ -89,4 +89,17 @@ pub fn into_error<E>(failure: crate::Failure<E>, convert: fn(ResilienceError) ->
     }
 }
 
+/// Records an attempt's outcome on the breaker that admitted it, as [`Layers::attempt`] does
+/// (through [`BreakerPermit::settle`](crate::BreakerPermit::settle)).
+///
+/// [`Layers::attempt`]: crate::Layers::attempt
+#[inline(always)]
+pub fn record_outcome<R, E>(
+    permit: &mut crate::BreakerPermit<'_>,
+    outcome: &Result<R, crate::Failure<E>>,
+    failure_if: &impl Fn(&E) -> bool,
+) {
+    permit.settle(crate::layers::breaker_outcome(outcome, failure_if));
+}
+
 pub use tokio::time::sleep;

@@ -172,11 +172,7 @@ impl CircuitBreaker {
                     trial: false
                 }
             );
-            return Some(BreakerPermit {
-                breaker: self,
-                epoch: state.epoch,
-                trial: false,
-            });
+            return Some(BreakerPermit::new(self, state.epoch, false));
         }
         self.admit_slow()
     }
@@ -184,11 +180,7 @@ impl CircuitBreaker {
     #[cold]
     fn admit_slow(&self) -> Option<BreakerPermit<'_>> {
         match self.apply(Event::Acquire) {
-            Decision::Admitted { epoch, trial } => Some(BreakerPermit {
-                breaker: self,
-                epoch,
-                trial,
-            }),
+            Decision::Admitted { epoch, trial } => Some(BreakerPermit::new(self, epoch, trial)),
             _ => {
                 self.counters.rejected.fetch_add(1, Ordering::Relaxed);
                 None
@@ -213,6 +205,7 @@ impl CircuitBreaker {
         .unwrap_or(u64::MAX)
     }
 
+    #[inline]
     fn load(&self) -> State {
         State::decode(self.word.load(Ordering::Acquire))
     }
@@ -276,16 +269,36 @@ impl CircuitBreaker {
         );
     }
 
-    #[inline]
+    /// Records an outcome. The common case, a success in Closed with no failure pending,
+    /// changes nothing but the count and is inlined into the caller; the rest is not.
+    #[inline(always)]
     fn record(&self, epoch: u16, failed: bool) {
+        if !failed && self.window.is_none() {
+            self.counters.successful.fetch_add(1, Ordering::Relaxed);
+            let state = self.load();
+            if state.epoch == epoch && state.phase == (Phase::Closed { failures: 0 }) {
+                return; // `step` would leave the state as it is.
+            }
+            return self.record_slow(state, epoch, false);
+        }
+        self.record_counted(epoch, failed);
+    }
+
+    /// [`record`](Self::record) of a failure, or of any outcome in rate mode.
+    #[inline(never)]
+    fn record_counted(&self, epoch: u16, failed: bool) {
         let counter = if failed {
             &self.counters.failed
         } else {
             &self.counters.successful
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        let word = self.word.load(Ordering::Acquire);
-        let state = State::decode(word);
+        self.record_slow(self.load(), epoch, failed);
+    }
+
+    /// The outcome, already counted, against the state `state` it was read in.
+    #[inline(never)]
+    fn record_slow(&self, state: State, epoch: u16, failed: bool) {
         if let (Some(window), Phase::Closed { .. }) = (&self.window, state.phase) {
             let current = window.current.load();
             if state.epoch == epoch && current.epoch == epoch && current.window.record(failed) {
@@ -312,35 +325,70 @@ impl CircuitBreaker {
 #[derive(Debug)]
 pub struct BreakerPermit<'a> {
     breaker: &'a CircuitBreaker,
-    epoch: u16,
-    trial: bool,
+    /// The epoch it was admitted in (low 16 bits) and whether it holds a trial slot
+    /// ([`TRIAL`]): one word, so that storing it into a future and reading it back are
+    /// accesses of one size, which the CPU forwards (mixed sizes stall).
+    ticket: u64,
 }
+
+/// The `ticket` bit of a half-open trial.
+const TRIAL: u64 = 1 << 16;
 
 impl BreakerPermit<'_> {
     /// The call succeeded (or failed in a way that does not count).
     #[inline]
     pub fn success(self) {
-        self.breaker.record(self.epoch, false);
+        self.breaker.record(self.epoch(), false);
         std::mem::forget(self);
     }
 
     /// The call failed.
     #[inline]
     pub fn failure(self) {
-        self.breaker.record(self.epoch, true);
+        self.breaker.record(self.epoch(), true);
         std::mem::forget(self);
+    }
+
+    /// Reports the outcome through a reference: `Some(failed)` records it (and the permit's
+    /// drop then does nothing), `None` leaves the permit to be dropped (cancelled).
+    ///
+    /// Generated code uses this rather than [`success`](Self::success) /
+    /// [`failure`](Self::failure): the permit lives in the function's future across the body's
+    /// `await`, and reading its fields in place, rather than moving it out whole, lets the
+    /// CPU forward the stores that put it there (a whole-struct copy right after field-wise
+    /// stores stalls).
+    #[inline(always)]
+    pub fn settle(&mut self, failed: Option<bool>) {
+        if let Some(failed) = failed {
+            self.breaker.record(self.epoch(), failed);
+            self.ticket &= !TRIAL;
+        }
     }
 
     /// Whether this permit holds a half-open trial slot.
     pub fn is_trial(&self) -> bool {
-        self.trial
+        self.ticket & TRIAL != 0
+    }
+
+    fn new(breaker: &CircuitBreaker, epoch: u16, trial: bool) -> BreakerPermit<'_> {
+        BreakerPermit {
+            breaker,
+            ticket: u64::from(epoch) | if trial { TRIAL } else { 0 },
+        }
+    }
+
+    fn epoch(&self) -> u16 {
+        self.ticket as u16
     }
 }
 
 impl Drop for BreakerPermit<'_> {
+    #[inline]
     fn drop(&mut self) {
-        if self.trial {
-            self.breaker.apply(Event::Cancel { epoch: self.epoch });
+        if self.is_trial() {
+            self.breaker.apply(Event::Cancel {
+                epoch: self.epoch(),
+            });
         }
     }
 }

@@ -142,6 +142,7 @@ impl State {
     }
 
     /// Packs the state into one word: tag (2 bits) | epoch (14) | payload (48).
+    #[inline]
     pub fn encode(self) -> u64 {
         let (tag, payload) = match self.phase {
             Phase::Closed { failures } => (TAG_CLOSED, u64::from(failures)),
@@ -159,6 +160,7 @@ impl State {
     }
 
     /// Unpacks a word made by [`encode`](Self::encode).
+    #[inline]
     pub fn decode(word: u64) -> State {
         let epoch = ((word >> PAYLOAD_BITS) & EPOCH_MASK) as u16;
         let payload = word & PAYLOAD_MASK;
