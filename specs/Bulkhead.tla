@@ -6,7 +6,7 @@
 (*                                                                         *)
 (* `inFlight` and `queued` are the Rust `State`.  `running` and `waiting`  *)
 (* are the environment: which callers run a body, and the FIFO queue       *)
-(* (tokio's semaphore keeps its waiters in this order).                    *)
+(* (`Slots` in bulkhead/slots.rs keeps its waiters in this order).        *)
 (* max_wait and cancellation are the same event for a queued caller:       *)
 (* Leave, enabled at any time (the timer is not modelled).                 *)
 (***************************************************************************)

@@ -241,7 +241,8 @@ impl BulkheadLayer for NoLayer {
     }
 }
 
-/// The waiting path of a bulkhead: tokio's semaphore future cannot be named, so it is boxed.
+/// The waiting path of a bulkhead (`Bulkhead::acquire_queued`, an `async fn` that joins the
+/// queue and bounds the wait by `max_wait`): its future cannot be named, so it is boxed.
 /// Only a caller that found every slot taken pays for the box, and the attempt's own future
 /// stays small for everyone else.
 pub type QueuedSlot<'a> =

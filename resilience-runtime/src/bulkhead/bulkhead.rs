@@ -1,12 +1,11 @@
-//! The driver: tokio's semaphore holds the slots (it is FIFO, and its `acquire` future leaves the
-//! wait list when dropped), an atomic counter bounds the queue. Admission with a free slot is one
-//! compare-and-swap and allocates nothing.
+//! The driver: [`Slots`] holds the slots (FIFO; its `acquire` future leaves the queue when
+//! dropped), an atomic counter bounds the queue. Taking a free slot and giving it back are one
+//! compare-and-swap each, and allocate nothing.
 
 use crate::sync::{AtomicUsize, Ordering};
 
-use tokio::sync::{Semaphore, SemaphorePermit};
-
 use super::config::BulkheadConfig;
+use super::slots::Slots;
 use crate::error::{ConfigError, ResilienceError};
 
 /// A named bulkhead (CONTRACT §2.4).
@@ -14,15 +13,21 @@ use crate::error::{ConfigError, ResilienceError};
 pub struct Bulkhead {
     name: String,
     config: BulkheadConfig,
-    slots: Semaphore,
+    slots: Slots,
     queued: AtomicUsize,
 }
 
-/// A running body's slot; released when dropped.
+/// A running body's slot; released when dropped (to the oldest waiter, if any).
 #[derive(Debug)]
 #[must_use = "the slot is released when the permit is dropped"]
 pub struct BulkheadPermit<'a> {
-    _slot: SemaphorePermit<'a>,
+    slots: &'a Slots,
+}
+
+impl Drop for BulkheadPermit<'_> {
+    fn drop(&mut self) {
+        self.slots.release();
+    }
 }
 
 impl Bulkhead {
@@ -31,7 +36,7 @@ impl Bulkhead {
         config.validate()?;
         Ok(Bulkhead {
             name: name.into(),
-            slots: Semaphore::new(config.max_concurrent_calls),
+            slots: Slots::new(config.max_concurrent_calls),
             queued: AtomicUsize::new(0),
             config,
         })
@@ -50,7 +55,7 @@ impl Bulkhead {
     /// Bodies running now (slots handed out, including one just handed to a waiter that has not
     /// been polled yet).
     pub fn in_flight(&self) -> usize {
-        self.config.max_concurrent_calls - self.slots.available_permits()
+        self.config.max_concurrent_calls - self.slots.free()
     }
 
     /// Callers waiting now. A waiter that has just been handed a slot counts here (and in
@@ -64,14 +69,14 @@ impl Bulkhead {
         self.config.max_concurrent_calls
     }
 
-    /// A slot if one is free and nobody is queued for it (the semaphore hands released slots to
-    /// waiters first, so a free slot never jumps the queue).
+    /// A slot if one is free (released slots go to waiters first, so a free slot never jumps
+    /// the queue).
     #[inline]
     pub fn try_acquire(&self) -> Option<BulkheadPermit<'_>> {
+        // `then`, not `then_some`: a permit built and dropped on failure would release a slot.
         self.slots
             .try_acquire()
-            .ok()
-            .map(|slot| BulkheadPermit { _slot: slot })
+            .then(|| BulkheadPermit { slots: &self.slots })
     }
 
     /// A slot now, or after waiting in the queue; `BulkheadFull` if the queue is full or
@@ -88,19 +93,19 @@ impl Bulkhead {
         let Some(_place) = QueuePlace::join(&self.queued, self.config.max_queue_size) else {
             return Err(self.full());
         };
-        let slot = match self.config.max_wait {
+        match self.config.max_wait {
             None => self.slots.acquire().await,
-            Some(wait) => match tokio::time::timeout(wait, self.slots.acquire()).await {
-                Ok(slot) => slot,
-                Err(_) => {
+            Some(wait) => {
+                if tokio::time::timeout(wait, self.slots.acquire())
+                    .await
+                    .is_err()
+                {
                     tracing::debug!(target: "resilience", bulkhead = %self.name, ?wait, "gave up waiting for a bulkhead slot");
                     return Err(self.full());
                 }
-            },
-        };
-        // The semaphore is never closed, so `acquire` cannot fail.
-        slot.map(|slot| BulkheadPermit { _slot: slot })
-            .map_err(|_| self.full())
+            }
+        }
+        Ok(BulkheadPermit { slots: &self.slots })
     }
 
     fn full(&self) -> ResilienceError {
@@ -133,7 +138,7 @@ impl Drop for QueuePlace<'_> {
 }
 
 /// loom (`cargo test --lib loom` under `--cfg loom`, see `specs/README.md`): the queue counter
-/// in isolation; tokio's semaphore, which holds the slots, has its own loom suite.
+/// in isolation (the slots have their own loom tests, in `slots.rs`).
 #[cfg(all(test, loom))]
 mod loom {
     use ::loom::sync::Arc;

@@ -15,7 +15,8 @@ pub struct BulkheadConfig {
     pub max_wait: Option<Duration>,
 }
 
-/// The largest `max_concurrent_calls` accepted (tokio's semaphore limit).
+/// The largest `max_concurrent_calls` accepted (what the slot counter holds, as tokio's
+/// semaphore allows).
 pub const MAX_CONCURRENT_CALLS: usize = tokio::sync::Semaphore::MAX_PERMITS;
 
 impl BulkheadConfig {

@@ -2,12 +2,14 @@
 //! dependency cannot take every task of the service.
 //!
 //! - `state.rs`: the pure state machine ([`step`]);
-//! - `bulkhead.rs`: the driver on tokio's FIFO semaphore;
+//! - `bulkhead.rs`: the driver; `slots.rs`: its FIFO semaphore, one compare-and-swap to take or
+//!   give back a slot when nobody waits;
 //! - `config.rs`: [`BulkheadConfig`] and its validation.
 
 #[allow(clippy::module_inception)]
 mod bulkhead;
 mod config;
+mod slots;
 pub mod state;
 
 pub use bulkhead::{Bulkhead, BulkheadPermit};

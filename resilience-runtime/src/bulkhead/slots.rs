@@ -1,0 +1,371 @@
+//! The bulkhead's slots: a FIFO semaphore whose uncontended paths are one compare-and-swap.
+//!
+//! tokio's `Semaphore` takes its waiters' mutex on every release, waiters or not. Here the
+//! state is one word, the free slots and a "callers are waiting" bit, and the mutex guarding the
+//! wait queue is taken only on the waiting path: to queue, to cancel, and to release a slot
+//! while somebody waits (the slot then goes straight to the oldest waiter).
+//!
+//! The invariant that keeps it FIFO: **the waiting bit is set exactly when the queue is not
+//! empty, and while it is set no slot is free.** A free slot is only ever added while the bit
+//! is clear (a release's compare-and-swap checks it), and the bit is only ever set while no
+//! slot is free (the queuing caller's compare-and-swap checks that), both on the same word; so
+//! a newcomer finding a free slot never overtakes a waiter.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::PoisonError;
+use std::task::{Context, Poll, Waker};
+
+use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
+
+/// The word's "callers are waiting" bit; the other bits count the free slots.
+const WAITING: u64 = 1 << 63;
+const FREE: u64 = WAITING - 1;
+
+/// The slots and their wait queue.
+#[derive(Debug)]
+pub(crate) struct Slots {
+    word: AtomicU64,
+    queue: Mutex<Queue>,
+}
+
+/// Callers waiting, oldest first, and those handed a slot that have not taken it yet. Each is
+/// known by a ticket.
+#[derive(Debug, Default)]
+struct Queue {
+    next_ticket: u64,
+    waiting: VecDeque<(u64, Option<Waker>)>,
+    granted: Vec<u64>,
+}
+
+impl Slots {
+    /// `slots` free slots (at most `usize::MAX >> 3`, as the configuration checks).
+    pub(crate) fn new(slots: usize) -> Slots {
+        Slots {
+            word: AtomicU64::new(slots as u64 & FREE),
+            queue: Mutex::new(Queue::default()),
+        }
+    }
+
+    /// Free slots now.
+    pub(crate) fn free(&self) -> usize {
+        (self.word.load(Ordering::Acquire) & FREE) as usize
+    }
+
+    /// Takes a free slot, if there is one (then nobody waits).
+    #[inline]
+    pub(crate) fn try_acquire(&self) -> bool {
+        let mut word = self.word.load(Ordering::Relaxed);
+        while word & FREE != 0 {
+            match self.word.compare_exchange_weak(
+                word,
+                word - 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => word = actual,
+            }
+        }
+        false
+    }
+
+    /// Gives a slot back: to the free count if nobody waits, else to the oldest waiter.
+    #[inline]
+    pub(crate) fn release(&self) {
+        let mut word = self.word.load(Ordering::Relaxed);
+        while word & WAITING == 0 {
+            match self.word.compare_exchange_weak(
+                word,
+                word + 1,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => word = actual,
+            }
+        }
+        self.release_to_waiter();
+    }
+
+    #[cold]
+    fn release_to_waiter(&self) {
+        let waker = self.hand_over(&mut self.lock());
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Under the queue's lock: one released slot to the oldest waiter (its waker is returned,
+    /// to wake once the lock is dropped), or to the free count if nobody waits any more.
+    fn hand_over(&self, queue: &mut Queue) -> Option<Waker> {
+        match queue.waiting.pop_front() {
+            Some((ticket, waker)) => {
+                if queue.waiting.is_empty() {
+                    self.word.fetch_and(!WAITING, Ordering::AcqRel);
+                }
+                queue.granted.push(ticket);
+                waker
+            }
+            None => {
+                // The bit is clear with the queue empty, so this cannot overtake anybody.
+                self.word.fetch_add(1, Ordering::Release);
+                None
+            }
+        }
+    }
+
+    /// A slot, after the callers already waiting. Dropping the future leaves the queue (and
+    /// passes on a slot it was handed but had not taken).
+    pub(crate) fn acquire(&self) -> Acquire<'_> {
+        Acquire {
+            slots: self,
+            ticket: None,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The future of [`Slots::acquire`]; resolves once the caller holds a slot.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub(crate) struct Acquire<'a> {
+    slots: &'a Slots,
+    /// The caller's ticket once queued; `None` before, and after it took its slot.
+    ticket: Option<u64>,
+}
+
+impl Future for Acquire<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let slots = self.slots;
+        let mut queue = slots.lock();
+        if let Some(ticket) = self.ticket {
+            if let Some(index) = queue.granted.iter().position(|&t| t == ticket) {
+                queue.granted.swap_remove(index);
+                self.ticket = None;
+                return Poll::Ready(());
+            }
+            if let Some(entry) = queue.waiting.iter_mut().find(|(t, _)| *t == ticket) {
+                match &mut entry.1 {
+                    Some(waker) => waker.clone_from(cx.waker()),
+                    None => entry.1 = Some(cx.waker().clone()),
+                }
+            }
+            return Poll::Pending;
+        }
+        // First poll: take a free slot (nobody waits then), or set the waiting bit (no slot is
+        // free then) and queue, both decided on the word while holding the queue's lock.
+        let mut word = slots.word.load(Ordering::Acquire);
+        loop {
+            let next = if word & FREE != 0 {
+                word - 1
+            } else {
+                word | WAITING
+            };
+            if next == word {
+                break; // Already waiting: the bit is set.
+            }
+            match slots
+                .word
+                .compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if word & FREE != 0 => return Poll::Ready(()),
+                Ok(_) => break,
+                Err(actual) => word = actual,
+            }
+        }
+        let ticket = queue.next_ticket;
+        queue.next_ticket += 1;
+        queue.waiting.push_back((ticket, Some(cx.waker().clone())));
+        drop(queue);
+        self.ticket = Some(ticket);
+        Poll::Pending
+    }
+}
+
+impl Drop for Acquire<'_> {
+    fn drop(&mut self) {
+        let Some(ticket) = self.ticket else { return };
+        let slots = self.slots;
+        let mut queue = slots.lock();
+        if let Some(index) = queue.granted.iter().position(|&t| t == ticket) {
+            // Handed a slot it will never take: pass it on.
+            queue.granted.swap_remove(index);
+            let waker = slots.hand_over(&mut queue);
+            drop(queue);
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        } else if let Some(index) = queue.waiting.iter().position(|(t, _)| *t == ticket) {
+            queue.waiting.remove(index);
+            if queue.waiting.is_empty() {
+                slots.word.fetch_and(!WAITING, Ordering::AcqRel);
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use super::Slots;
+
+    fn poll(future: std::pin::Pin<&mut impl Future<Output = ()>>) -> Poll<()> {
+        future.poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn released_slots_go_to_waiters_in_order_and_never_to_newcomers() {
+        let slots = Slots::new(1);
+        assert!(slots.try_acquire());
+        let mut first = pin!(slots.acquire());
+        let mut second = pin!(slots.acquire());
+        assert!(poll(first.as_mut()).is_pending());
+        assert!(poll(second.as_mut()).is_pending());
+        assert!(
+            !slots.try_acquire(),
+            "a newcomer does not overtake the queue"
+        );
+
+        slots.release();
+        assert_eq!(slots.free(), 0, "the slot went to the oldest waiter");
+        assert!(!slots.try_acquire());
+        assert!(poll(second.as_mut()).is_pending());
+        assert!(poll(first.as_mut()).is_ready());
+
+        slots.release();
+        assert!(poll(second.as_mut()).is_ready());
+        slots.release();
+        assert_eq!(slots.free(), 1);
+        assert!(
+            slots.try_acquire(),
+            "with nobody waiting, a free slot is taken at once"
+        );
+    }
+
+    #[test]
+    fn a_cancelled_waiter_leaves_the_queue_and_a_granted_one_passes_its_slot_on() {
+        let slots = Slots::new(1);
+        assert!(slots.try_acquire());
+        {
+            let mut gone = pin!(slots.acquire());
+            assert!(poll(gone.as_mut()).is_pending());
+        }
+        slots.release();
+        assert_eq!(slots.free(), 1, "nobody waits: the slot is free");
+
+        assert!(slots.try_acquire());
+        let mut next = pin!(slots.acquire());
+        {
+            let mut granted = pin!(slots.acquire());
+            assert!(poll(granted.as_mut()).is_pending());
+            assert!(poll(next.as_mut()).is_pending());
+            slots.release(); // To `granted`, the oldest waiter, which never takes it.
+            assert!(poll(next.as_mut()).is_pending());
+        }
+        assert!(poll(next.as_mut()).is_ready());
+        slots.release();
+        assert_eq!(slots.free(), 1);
+    }
+}
+
+/// loom (`cargo test --lib loom` under `--cfg loom`, see `specs/README.md`): a release racing
+/// a caller that queues, a waiter cancelled while handed a slot, newcomers racing waiters.
+#[cfg(all(test, loom))]
+mod loom {
+    use ::loom::future::block_on;
+    use ::loom::sync::Arc;
+    use ::loom::thread;
+
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    use super::Slots;
+    use crate::sync::{AtomicUsize, Ordering};
+
+    /// Holds a slot while checking that no more than `max` are held.
+    fn hold(slots: &Slots, held: &AtomicUsize, max: usize) {
+        let now = held.fetch_add(1, Ordering::AcqRel) + 1;
+        assert!(now <= max, "{now} slots held, {max} exist");
+        held.fetch_sub(1, Ordering::AcqRel);
+        slots.release();
+    }
+
+    #[test]
+    fn a_release_racing_a_caller_that_queues_is_never_lost() {
+        ::loom::model(|| {
+            let slots = Arc::new(Slots::new(1));
+            assert!(slots.try_acquire());
+            let waiter = {
+                let slots = slots.clone();
+                thread::spawn(move || {
+                    block_on(slots.acquire());
+                    slots.release();
+                })
+            };
+            slots.release();
+            waiter.join().unwrap();
+            assert_eq!(slots.free(), 1, "the slot is free again, and nobody waits");
+            assert!(slots.queue.lock().unwrap().waiting.is_empty());
+        });
+    }
+
+    #[test]
+    fn callers_racing_for_one_slot_never_hold_more_than_it() {
+        ::loom::model(|| {
+            let slots = Arc::new(Slots::new(1));
+            let held = Arc::new(AtomicUsize::new(0));
+            let threads: Vec<_> = [true, false]
+                .into_iter()
+                .map(|queues| {
+                    let (slots, held) = (slots.clone(), held.clone());
+                    thread::spawn(move || {
+                        if queues {
+                            block_on(slots.acquire());
+                            hold(&slots, &held, 1);
+                        } else if slots.try_acquire() {
+                            hold(&slots, &held, 1);
+                        }
+                    })
+                })
+                .collect();
+            for thread in threads {
+                thread.join().unwrap();
+            }
+            assert_eq!(slots.free(), 1);
+        });
+    }
+
+    #[test]
+    fn a_waiter_cancelled_as_it_is_handed_a_slot_passes_it_on() {
+        ::loom::model(|| {
+            let slots = Arc::new(Slots::new(1));
+            assert!(slots.try_acquire());
+            // Queue, then give up, while the holder releases.
+            let mut acquire = Box::pin(slots.acquire());
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(
+                acquire.as_mut().poll(&mut cx).is_pending(),
+                "the only slot is held: it queues"
+            );
+            let holder = {
+                let slots = slots.clone();
+                thread::spawn(move || slots.release())
+            };
+            drop(acquire);
+            holder.join().unwrap();
+            assert_eq!(slots.free(), 1, "the slot is not lost");
+            let queue = slots.queue.lock().unwrap();
+            assert!(queue.waiting.is_empty() && queue.granted.is_empty());
+        });
+    }
+}
