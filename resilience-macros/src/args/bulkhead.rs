@@ -11,7 +11,7 @@ use crate::duration::DurationLit;
 
 pub(crate) const KEYS: &[&str] = &["name", "max_concurrent_calls", "max_queue_size", "max_wait"];
 
-/// tokio's `Semaphore::MAX_PERMITS`.
+/// The runtime's `MAX_CONCURRENT_CALLS` (what the bulkhead's slot counter holds).
 const MAX_CONCURRENT_CALLS: usize = usize::MAX >> 3;
 
 #[derive(Debug, FromMeta)]

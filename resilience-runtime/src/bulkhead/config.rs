@@ -15,9 +15,9 @@ pub struct BulkheadConfig {
     pub max_wait: Option<Duration>,
 }
 
-/// The largest `max_concurrent_calls` accepted (what the slot counter holds, as tokio's
-/// semaphore allows).
-pub const MAX_CONCURRENT_CALLS: usize = tokio::sync::Semaphore::MAX_PERMITS;
+/// The largest `max_concurrent_calls` accepted (what the slot counter holds; the same limit as
+/// tokio's semaphore).
+pub const MAX_CONCURRENT_CALLS: usize = usize::MAX >> 3;
 
 impl BulkheadConfig {
     /// The contract's defaults, usable in `const` context.
@@ -34,7 +34,7 @@ impl BulkheadConfig {
             return err("max_concurrent_calls", "must be at least 1");
         }
         if self.max_concurrent_calls > MAX_CONCURRENT_CALLS {
-            return err("max_concurrent_calls", "is above the semaphore's limit");
+            return err("max_concurrent_calls", "is above the slot counter's limit");
         }
         if self.max_wait.is_some_and(|wait| wait.is_zero()) {
             return err("max_wait", "must be more than 0");

@@ -1,7 +1,7 @@
 //! The bulkhead as a pure state machine: how many bodies run, how many callers wait. No tokio,
 //! no clock (`max_wait` expiring is the [`Event::Leave`] of a queued caller).
 //!
-//! The driver (`bulkhead.rs`) realises it with tokio's FIFO semaphore (the slots) and an atomic
+//! The driver (`bulkhead.rs`) realises it with a FIFO semaphore (`slots.rs`) and an atomic
 //! queue counter; `specs/Bulkhead.tla` describes the same machine.
 
 /// Occupancy of a bulkhead.
