@@ -107,9 +107,8 @@ impl ServiceDiscovery {
             Arc::downgrade(&(Arc::clone(&inner) as Arc<dyn Listener>));
         registry.add_listener(listener);
         let (snapshot, _) = registry.watch();
-        for instance in snapshot.instances {
-            inner.apply(&Change::Put(instance));
-        }
+        let puts: Vec<Change> = snapshot.instances.into_iter().map(Change::Put).collect();
+        inner.apply_all(&puts);
         ServiceDiscovery { inner }
     }
 
@@ -126,15 +125,16 @@ impl ServiceDiscovery {
     fn check(&self, instance: &Instance) -> Result<(), DiscoveryError> {
         instance.attributes()?;
         let writer = self.inner.lock();
+        // The others (one with this id would be replaced): endpoints are sorted by id.
         let count = writer
             .services
             .get(&instance.id.service)
             .map_or(0, |state| {
-                state
+                let present = state
                     .endpoints
-                    .iter()
-                    .filter(|endpoint| endpoint.instance.id != instance.id)
-                    .count()
+                    .binary_search_by(|e| e.instance.id.cmp(&instance.id))
+                    .is_ok();
+                state.endpoints.len() - usize::from(present)
             });
         if count >= self.inner.config.max_instances {
             return Err(DiscoveryError::TooManyInstances {
@@ -317,14 +317,33 @@ impl Inner {
     }
 
     fn apply(&self, change: &Change) {
+        self.apply_all(std::slice::from_ref(change));
+    }
+
+    /// Applies `changes` under one lock and publishes each service they touch once: a
+    /// snapshot of n instances costs O(n log n), not n publications of O(n) each.
+    fn apply_all(&self, changes: &[Change]) {
         let mut writer = self.lock();
-        let service = match change {
+        let mut touched = std::collections::BTreeSet::new();
+        for change in changes {
+            if let Some(service) = Self::apply_locked(&mut writer, change) {
+                touched.insert(service);
+            }
+        }
+        for service in touched {
+            self.publish(&mut writer, &service);
+        }
+    }
+
+    /// Applies one change to the writer's state; the service to publish, if anything changed.
+    fn apply_locked(writer: &mut Writer, change: &Change) -> Option<String> {
+        Some(match change {
             Change::Put(instance) => {
                 let Ok(attributes) = instance.attributes() else {
                     // Another writer of a shared registry stored something malformed: keep
                     // serving the rest.
                     tracing::warn!(target: "resilience::discovery", instance = %instance.id, "ignoring a malformed instance in the registry");
-                    return;
+                    return None;
                 };
                 let state = writer
                     .services
@@ -336,7 +355,7 @@ impl Inner {
                 {
                     // The same instance put again (a watch resync, a repeated registration)
                     // keeps its live state: health, ejection, latency.
-                    Ok(index) if state.endpoints[index].instance == *instance => return,
+                    Ok(index) if state.endpoints[index].instance == *instance => return None,
                     Ok(index) => {
                         let endpoint =
                             Endpoint::new(instance.clone(), attributes, Arc::clone(&state.load));
@@ -360,8 +379,7 @@ impl Inner {
                 }
                 id.service.clone()
             }
-        };
-        self.publish(&mut writer, &service);
+        })
     }
 
     /// Rebuilds `service`'s entry (membership, health or ejection changed) and publishes a

@@ -124,3 +124,45 @@ async fn no_eligible_instance_is_an_error_naming_the_service() {
         })
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_discovery_over_a_populated_registry_sees_every_service_and_skips_malformed_entries() {
+    use resilience_discovery::{MemoryRegistry, RegistryBackend};
+
+    // Another process filled the registry first: two services, and one entry with a weight
+    // no discovery would accept, written straight to the registry.
+    let registry = MemoryRegistry::new();
+    for id in ["c", "a", "b"] {
+        registry.put(instance(id, 1001), None).unwrap();
+    }
+    registry
+        .put(Instance::new("orders", "x", "127.0.0.1", 2001), None)
+        .unwrap();
+    registry
+        .put(
+            Instance::new("orders", "bad", "127.0.0.1", 2002).with_metadata("weight", "0"),
+            None,
+        )
+        .unwrap();
+
+    let discovery = ServiceDiscovery::with_registry(registry, DiscoveryConfig::default());
+    let ids = |service: &str| -> Vec<String> {
+        let mut ids: Vec<String> = discovery
+            .discover(service)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids("users"), ["a", "b", "c"]);
+    assert_eq!(
+        ids("orders"),
+        ["x"],
+        "the malformed entry is skipped, the rest served"
+    );
+    // And it follows later changes as before.
+    discovery.register(instance("d", 1004)).unwrap();
+    assert_eq!(ids("users"), ["a", "b", "c", "d"]);
+}
