@@ -38,9 +38,10 @@ impl Default for DiscoveryConfig {
 }
 
 /// Outlier detection (CONTRACT §5; Envoy's consecutive-errors detector): consecutive failures
-/// eject an instance for `base_ejection × times ejected` (at most `max_ejection`, with jitter),
-/// never more than `max_ejected_percent` of a service's instances; a readmitted instance is on
-/// probation (one failure ejects it again).
+/// eject an instance for `base_ejection × times ejected` (at most `max_ejection`, with jitter;
+/// the count decays while the instance stays in, see `decay_interval`), never more than
+/// `max_ejected_percent` of a service's instances; a readmitted instance is on probation (one
+/// failure ejects it again).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutlierConfig {
     /// Off switch. Default on.
@@ -55,6 +56,11 @@ pub struct OutlierConfig {
     pub max_ejected_percent: u32,
     /// Each ejection is lengthened by a random share up to this fraction. Default 0.1.
     pub jitter_factor: f64,
+    /// While an instance stays readmitted, its count of ejections (the multiplier of
+    /// `base_ejection`) drops by one every `decay_interval`, as Envoy decrements it at every
+    /// healthy `interval`: an instance that failed long ago starts again from `base_ejection`.
+    /// Zero forgets past ejections at once. Default 10 s (Envoy's `interval`).
+    pub decay_interval: Duration,
 }
 
 impl Default for OutlierConfig {
@@ -66,6 +72,7 @@ impl Default for OutlierConfig {
             max_ejection: Duration::from_secs(300),
             max_ejected_percent: 50,
             jitter_factor: 0.1,
+            decay_interval: Duration::from_secs(10),
         }
     }
 }

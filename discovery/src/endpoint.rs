@@ -38,8 +38,10 @@ pub struct Endpoint {
     pub(crate) on_probation: AtomicBool,
     /// Consecutive failed calls (outlier detection).
     pub(crate) consecutive_failures: AtomicU32,
-    /// Times ejected so far (ejection length grows with it).
+    /// Times ejected, decayed (ejection length grows with it).
     pub(crate) times_ejected: AtomicU32,
+    /// When it was last readmitted, in nanoseconds since `origin` (0: never ejected).
+    readmitted_at: AtomicU64,
     origin: Instant,
     pub(crate) instance: Instance,
     pub(crate) attributes: Attributes,
@@ -59,6 +61,7 @@ impl Endpoint {
             ejected: AtomicBool::new(false),
             consecutive_failures: AtomicU32::new(0),
             times_ejected: AtomicU32::new(0),
+            readmitted_at: AtomicU64::new(0),
             on_probation: AtomicBool::new(false),
             in_flight: AtomicU32::new(0),
             service_load,
@@ -157,7 +160,10 @@ impl Endpoint {
     /// while fewer than `limit` are taken: the place is taken with one compare-and-swap, so
     /// concurrent ejections cannot together pass the limit, and given back if another caller
     /// ejected this endpoint first. So `ejected` always counts the endpoints marked ejected.
-    pub(crate) fn eject(&self, ejected: &AtomicU32, limit: usize) -> Ejection {
+    ///
+    /// The count of ejections it returns first drops by one for every `decay` that passed since
+    /// the last readmission (only the caller that ejects writes it).
+    pub(crate) fn eject(&self, ejected: &AtomicU32, limit: usize, decay: Duration) -> Ejection {
         let taken = ejected.fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
             ((count as usize) < limit).then_some(count + 1)
         });
@@ -168,10 +174,29 @@ impl Endpoint {
             ejected.fetch_sub(1, Ordering::AcqRel);
             return Ejection::AlreadyEjected;
         }
-        let times = self.times_ejected.fetch_add(1, Ordering::AcqRel) + 1;
+        let stayed = self
+            .elapsed_nanos()
+            .saturating_sub(self.readmitted_at.load(Ordering::Relaxed));
+        let decayed = match u64::try_from(decay.as_nanos()) {
+            Ok(0) => u32::MAX,
+            Ok(decay) => u32::try_from(stayed / decay).unwrap_or(u32::MAX),
+            Err(_) => 0, // Longer than u64 nanoseconds (584 years): never decays.
+        };
+        let times = self
+            .times_ejected
+            .load(Ordering::Acquire)
+            .saturating_sub(decayed)
+            .saturating_add(1);
+        self.times_ejected.store(times, Ordering::Release);
         self.consecutive_failures.store(0, Ordering::Relaxed);
         self.on_probation.store(false, Ordering::Relaxed);
         Ejection::Ejected { times }
+    }
+
+    /// Notes a readmission now: the count of ejections decays from here.
+    pub(crate) fn mark_readmitted(&self) {
+        self.readmitted_at
+            .store(self.elapsed_nanos(), Ordering::Relaxed);
     }
 
     /// Ends its ejection (readmitted, deregistered or replaced), giving its place in `ejected`
@@ -263,6 +288,8 @@ pub(crate) mod loom {
         (endpoints, load)
     }
 
+    const DECAY: Duration = Duration::from_secs(10);
+
     /// Endpoints marked ejected: what the service's ejection count must equal once quiescent.
     fn marked(endpoints: &[Arc<Endpoint>]) -> u32 {
         endpoints.iter().filter(|e| e.is_ejected()).count() as u32
@@ -307,7 +334,7 @@ pub(crate) mod loom {
                 .map(|endpoint| {
                     let (endpoint, ejected) = (Arc::clone(endpoint), Arc::clone(&ejected));
                     thread::spawn(move || {
-                        let outcome = endpoint.eject(&ejected, 1);
+                        let outcome = endpoint.eject(&ejected, 1, DECAY);
                         let seen = ejected.load(Ordering::Acquire);
                         assert!(seen <= 1, "{seen} ejected, the limit is 1");
                         outcome
@@ -340,7 +367,7 @@ pub(crate) mod loom {
                     thread::spawn(move || {
                         endpoint
                             .record_failure(3)
-                            .then(|| endpoint.eject(&ejected, 2))
+                            .then(|| endpoint.eject(&ejected, 2, DECAY))
                     })
                 })
                 .collect();
@@ -363,7 +390,7 @@ pub(crate) mod loom {
             let (endpoints, _) = endpoints(2);
             let ejected = Arc::new(AtomicU32::new(0));
             assert_eq!(
-                endpoints[0].eject(&ejected, 1),
+                endpoints[0].eject(&ejected, 1, DECAY),
                 Ejection::Ejected { times: 1 }
             );
             let readmission = {
@@ -372,7 +399,7 @@ pub(crate) mod loom {
             };
             let ejection = {
                 let (b, ejected) = (Arc::clone(&endpoints[1]), Arc::clone(&ejected));
-                thread::spawn(move || b.eject(&ejected, 1))
+                thread::spawn(move || b.eject(&ejected, 1, DECAY))
             };
             assert!(readmission.join().unwrap());
             let outcome = ejection.join().unwrap();
@@ -395,7 +422,7 @@ pub(crate) mod loom {
             let endpoint = &endpoints[0];
             let ejection = {
                 let (endpoint, ejected) = (Arc::clone(endpoint), Arc::clone(&ejected));
-                thread::spawn(move || endpoint.eject(&ejected, 1))
+                thread::spawn(move || endpoint.eject(&ejected, 1, DECAY))
             };
             let ends: Vec<_> = (0..2)
                 .map(|_| {

@@ -1,7 +1,8 @@
 //! Passive health: outlier detection on the outcomes of `#[discover]` calls (Envoy's
 //! consecutive-errors detector). Ejection lasts `base_ejection × times ejected` (capped, with
-//! jitter); never more than `max_ejected_percent` of a service's instances are out; a readmitted
-//! instance is on probation, and one failure ejects it again.
+//! jitter; the count drops by one per `decay_interval` spent readmitted); never more than
+//! `max_ejected_percent` of a service's instances are out; a readmitted instance is on
+//! probation, and one failure ejects it again.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -40,7 +41,7 @@ fn eject(inner: &Arc<Inner>, endpoint: &Arc<Endpoint>) {
         return; // Replaced or deregistered meanwhile: a stale report.
     }
     let limit = entry.endpoints.len() * config.max_ejected_percent as usize / 100;
-    let times = match endpoint.eject(&entry.ejected, limit) {
+    let times = match endpoint.eject(&entry.ejected, limit, config.decay_interval) {
         Ejection::Ejected { times } => times,
         Ejection::AtLimit => {
             tracing::debug!(target: "resilience::discovery", instance = %endpoint.instance.id, "not ejecting: the service is at its ejection limit");
@@ -76,6 +77,7 @@ fn readmit_after(inner: &Arc<Inner>, endpoint: &Arc<Endpoint>, duration: Duratio
 }
 
 fn readmit(inner: &Inner, endpoint: &Endpoint) {
+    endpoint.mark_readmitted();
     endpoint.on_probation.store(true, Ordering::Release);
     let catalog = inner.catalog.load();
     let entry = catalog.services.get(&endpoint.instance.id.service);

@@ -15,7 +15,14 @@ const SECOND: Duration = Duration::from_secs(1);
 const MS: Duration = Duration::from_millis(1);
 
 fn service(name: &str, ids: &[&str]) -> ServiceDiscovery {
-    let discovery = ServiceDiscovery::new();
+    service_with(name, ids, OutlierConfig::default())
+}
+
+fn service_with(name: &str, ids: &[&str], outlier: OutlierConfig) -> ServiceDiscovery {
+    let discovery = ServiceDiscovery::with_config(DiscoveryConfig {
+        outlier,
+        ..Default::default()
+    });
     for (n, id) in ids.iter().enumerate() {
         discovery
             .register(Instance::new(name, *id, "127.0.0.1", 1000 + n as u16))
@@ -159,7 +166,13 @@ async fn an_ejected_instance_is_readmitted_after_30_s_with_at_most_10_percent_ji
 
 #[tokio::test(start_paused = true)]
 async fn each_ejection_lasts_30_s_times_the_ejections_so_far_up_to_300_s() {
-    let discovery = service("lengths", &["a", "b"]);
+    // Failing again within the jitter after each readmission (up to 30 s later): with no
+    // decay, so every ejection counts.
+    let no_decay = OutlierConfig {
+        decay_interval: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let discovery = service_with("lengths", &["a", "b"], no_decay);
     let mut jittered = 0;
     for times in 1..=12u32 {
         // The first ejection takes five failures; a readmitted instance is on probation and
@@ -188,6 +201,39 @@ async fn each_ejection_lasts_30_s_times_the_ejections_so_far_up_to_300_s() {
         jittered >= 5,
         "ejections below the cap are lengthened by jitter ({jittered} of 9 were)"
     );
+}
+
+/// Ejects `id` with one failure (it is on probation, or `first`: five), and returns when the
+/// ejection ended, checking that it lasted `nominal` (+ at most 10 % jitter).
+async fn ejection_lasts(discovery: &ServiceDiscovery, id: &str, first: bool, nominal: Duration) {
+    fail(discovery, "decay", id, if first { 5 } else { 1 });
+    let ejected_at = Instant::now();
+    assert!(is_ejected(discovery, "decay", id));
+    sleep_until(ejected_at + nominal - MS).await;
+    assert!(
+        is_ejected(discovery, "decay", id),
+        "the ejection lasts at least {nominal:?}"
+    );
+    sleep_until(ejected_at + nominal.mul_f64(1.1) + MS).await;
+    assert!(
+        !is_ejected(discovery, "decay", id),
+        "the ejection lasts at most {nominal:?} + 10 %"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_count_of_ejections_drops_by_one_per_10_s_an_instance_stays_in() {
+    let discovery = service("decay", &["a", "b"]);
+    ejection_lasts(&discovery, "a", true, 30 * SECOND).await;
+    // Back at once: the second ejection is twice as long.
+    ejection_lasts(&discovery, "a", false, 60 * SECOND).await;
+    // In for 10 s (one interval; the jitter above leaves it up to 6 s more): the count drops
+    // from 2 to 1, so the third ejection is 2 × 30 s, not 3 × 30 s.
+    tokio::time::sleep(10 * SECOND).await;
+    ejection_lasts(&discovery, "a", false, 60 * SECOND).await;
+    // In for 20 s: the count drops from 2 to 0, and the next ejection is the first again.
+    tokio::time::sleep(20 * SECOND).await;
+    ejection_lasts(&discovery, "a", false, 30 * SECOND).await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -23,6 +23,8 @@ const MAX_EJECTED_PERCENT: u32 = 50;
 /// Ejection lasts `BASE_EJECTION_MS × times ejected`, at most `MAX_EJECTION_MS` (no jitter).
 const BASE_EJECTION_MS: u64 = 2_000;
 const MAX_EJECTION_MS: u64 = 5_000;
+/// The count of ejections drops by one per `DECAY_MS` readmitted.
+const DECAY_MS: u64 = 3_000;
 
 /// The `env` metadata an instance registers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +75,8 @@ struct Entry {
     probation: bool,
     failures: u32,
     times_ejected: u64,
+    /// When the last ejection ended (ms).
+    readmitted_at: u64,
 }
 
 impl Entry {
@@ -85,6 +89,7 @@ impl Entry {
             probation: false,
             failures: 0,
             times_ejected: 0,
+            readmitted_at: 0,
         }
     }
 }
@@ -141,7 +146,8 @@ impl Registry {
         let wants = entry.failures >= CONSECUTIVE_FAILURES || entry.probation;
         let limit = total * u64::from(MAX_EJECTED_PERCENT) / 100;
         if wants && entry.ejected_until.is_none() && ejected < limit {
-            entry.times_ejected += 1;
+            let decayed = (now - entry.readmitted_at) / DECAY_MS;
+            entry.times_ejected = entry.times_ejected.saturating_sub(decayed) + 1;
             let duration = (BASE_EJECTION_MS * entry.times_ejected).min(MAX_EJECTION_MS);
             entry.ejected_until = Some(now + duration);
             entry.failures = 0;
@@ -163,9 +169,11 @@ impl Registry {
             self.entries.retain(|_, entry| entry.lease != Some(lease));
         }
         for entry in self.entries.values_mut() {
-            if entry.ejected_until.is_some_and(|until| until <= now) {
+            if let Some(until) = entry.ejected_until.filter(|&until| until <= now) {
+                // The readmission timer fires at its deadline (the paused clock stops there).
                 entry.ejected_until = None;
                 entry.probation = true;
+                entry.readmitted_at = until;
             }
         }
     }
@@ -355,6 +363,7 @@ impl StateMachineTest for RegistryTest {
                 max_ejection: Duration::from_millis(MAX_EJECTION_MS),
                 max_ejected_percent: MAX_EJECTED_PERCENT,
                 jitter_factor: 0.0,
+                decay_interval: Duration::from_millis(DECAY_MS),
             },
             ..DiscoveryConfig::default()
         };
