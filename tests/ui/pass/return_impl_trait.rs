@@ -23,8 +23,9 @@ async fn opaque_iterator(len: usize) -> Result<impl Iterator<Item = usize>, MyEr
 }
 
 async fn use_them() -> Result<(), MyError> {
-    opaque(1).await?;
-    opaque_iterator(2).await?;
+    let shown = opaque(1).await?.to_string();
+    let counted = opaque_iterator(2).await?.count();
+    assert_eq!((shown.as_str(), counted), ("1", 2));
     Ok(())
 }
 
