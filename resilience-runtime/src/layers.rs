@@ -324,8 +324,7 @@ impl<B: BreakerLayer, T: TimeoutLayer, H: BulkheadLayer> Layers<B, T, H> {
         Fut: Future<Output = Result<R, E>>,
         FailureIf: Fn(&E) -> bool,
     {
-        self.attempt_or_reject(failure_if, OperationErrors { future: attempt })
-            .await
+        compose_attempt!(self, failure_if, OperationErrors { future: attempt })
     }
 
     /// [`attempt`](Self::attempt) for an innermost step that may itself reject the call:
@@ -345,16 +344,52 @@ impl<B: BreakerLayer, T: TimeoutLayer, H: BulkheadLayer> Layers<B, T, H> {
         Fut: Future<Output = Result<R, Failure<E>>>,
         FailureIf: Fn(&E) -> bool,
     {
-        let Some(mut permit) = self.circuit_breaker.admit() else {
-            return Err(Failure::Rejected(self.circuit_breaker.rejection()));
-        };
-        let outcome = match self.timeout.bound(guarded(&self.bulkhead, attempt)).await {
-            Ok(outcome) => outcome,
-            Err(timeout) => Err(Failure::Rejected(timeout)),
-        };
-        B::record(&mut permit, breaker_outcome(&outcome, failure_if));
-        outcome
+        compose_attempt!(self, failure_if, attempt)
     }
+}
+
+/// One attempt, composed inline in the calling `async` function (breaker → timeout →
+/// bulkhead → `$attempt`, whose output is `Result<R, Failure<E>>`): one state machine for
+/// the composition, and only the timeout's future nested in it. [`Layers::attempt_or_reject`]
+/// and `Pipeline::run` expand it; generated code composes the same trait methods itself.
+macro_rules! compose_attempt {
+    ($layers:expr, $failure_if:expr, $attempt:expr) => {{
+        let layers = $layers;
+        match $crate::layers::BreakerLayer::admit(&layers.circuit_breaker) {
+            None => Err($crate::pipeline::Failure::Rejected(
+                $crate::layers::BreakerLayer::rejection(&layers.circuit_breaker),
+            )),
+            Some(mut permit) => {
+                let bulkhead = &layers.bulkhead;
+                let attempt = $attempt;
+                let bounded = $crate::layers::TimeoutLayer::bound(&layers.timeout, async move {
+                    // Held until the attempt ends; dropped in place.
+                    let _slot = match $crate::layers::BulkheadLayer::try_admit(bulkhead) {
+                        Some(slot) => slot,
+                        None => $crate::layers::BulkheadLayer::admit_queued(bulkhead).await?,
+                    };
+                    attempt.await
+                });
+                let outcome = match bounded.await {
+                    Ok(outcome) => outcome,
+                    Err(timeout) => Err($crate::pipeline::Failure::Rejected(timeout)),
+                };
+                $crate::layers::record(
+                    &layers.circuit_breaker,
+                    &mut permit,
+                    $crate::layers::breaker_outcome(&outcome, $failure_if),
+                );
+                outcome
+            }
+        }
+    }};
+}
+pub(crate) use compose_attempt;
+
+/// [`BreakerLayer::record`] with the layer's type inferred from the layer.
+#[inline(always)]
+pub(crate) fn record<B: BreakerLayer>(_: &B, permit: &mut B::Permit, failed: Option<bool>) {
+    B::record(permit, failed);
 }
 
 /// How an attempt's outcome counts for the breaker that admitted it: `Some(failed)`, or `None`
@@ -373,24 +408,11 @@ pub fn breaker_outcome<R, E>(
     }
 }
 
-/// Bulkhead → operation.
-#[inline]
-async fn guarded<R, E, H: BulkheadLayer, Fut>(bulkhead: &H, attempt: Fut) -> Result<R, Failure<E>>
-where
-    Fut: Future<Output = Result<R, Failure<E>>>,
-{
-    let _slot = match bulkhead.try_admit() {
-        Some(slot) => slot,
-        None => bulkhead.admit_queued().await?,
-    };
-    attempt.await
-}
-
 pin_project_lite::pin_project! {
     /// An operation's future with its error marked as the operation's own.
-    struct OperationErrors<F> {
+    pub(crate) struct OperationErrors<F> {
         #[pin]
-        future: F,
+        pub(crate) future: F,
     }
 }
 

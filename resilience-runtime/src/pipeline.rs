@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use crate::bulkhead::Bulkhead;
 use crate::circuit_breaker::CircuitBreaker;
 use crate::error::ResilienceError;
-use crate::layers::Layers;
+use crate::layers::{Layers, OperationErrors, compose_attempt};
 use crate::retry::{RetryConfig, RetryDecision};
 
 /// Why a pipeline run failed: the operation's own error, or a policy's rejection.
@@ -81,10 +81,15 @@ impl Pipeline<'_> {
         RetryIf: Fn(&E) -> bool,
     {
         let mut retries = self.retries();
+        let layers = self.layers();
         loop {
             // `operation()` is called inside the attempt, after the breaker and the bulkhead
-            // admitted it: a rejected call runs none of the caller's code.
-            let outcome = self.attempt(&failure_if, async { operation().await }).await;
+            // admitted it: a rejected call runs none of the caller's code. The attempt is
+            // composed inline (one state machine with this function's).
+            let attempt = OperationErrors {
+                future: async { operation().await },
+            };
+            let outcome = compose_attempt!(&layers, &failure_if, attempt);
             match retries.after(outcome, &retry_if) {
                 ControlFlow::Break(result) => return result,
                 ControlFlow::Continue(delay) => tokio::time::sleep(delay).await,
