@@ -1,5 +1,6 @@
 //! The success path allocates nothing: every policy alone, the whole pipeline, a `CallSite` static
-//! after its first call, and a function carrying all five attributes, measured per call by a
+//! after its first call, a function carrying all five attributes, and a `#[discover]` function
+//! (pick, in-flight guard, its `ServiceClient`, the outcome report), measured per call by a
 //! counting global allocator.
 //!
 //! The allocator counts per thread (a thread-local `Cell`), so the other tests of this binary,
@@ -23,8 +24,9 @@ use resilience::__private::{
     Bulkhead, BulkheadConfig, CallSite, CircuitBreaker, CircuitBreakerConfig, Pipeline,
     RetryConfig, SiteSpec,
 };
+use resilience::discovery::{Instance, ServiceClient};
 use resilience::{
-    CircuitState, ResilienceError, bulkhead, circuit_breaker, fallback, retry, timeout,
+    CircuitState, ResilienceError, bulkhead, circuit_breaker, discover, fallback, retry, timeout,
 };
 
 struct CountingAllocator;
@@ -351,4 +353,33 @@ fn function_with_every_attribute_allocates_nothing_per_successful_call_after_the
         registered.metrics().successful,
         WARM_UP_CALLS + MEASURED_CALLS
     );
+}
+
+/// The port of the instance the call was given (no request: what the framework costs).
+#[discover("allocations-svc")]
+#[circuit_breaker(name = "allocations::discover")]
+async fn with_discover(client: ServiceClient, value: u64) -> Result<u64, OperationError> {
+    Ok(value + u64::from(client.instance().port) - 9000)
+}
+
+#[test]
+fn discover_function_allocates_nothing_per_successful_call_after_the_first() {
+    let allocations = runtime().block_on(async {
+        // Registration, the route's first table and the shared HTTP client allocate, once.
+        resilience::discovery::global()
+            .register(Instance::new("allocations-svc", "only", "127.0.0.1", 9000))
+            .expect("a well-formed instance");
+        for i in 0..WARM_UP_CALLS {
+            assert_eq!(with_discover(i).await.expect("succeeds"), i);
+        }
+        start_counting();
+        let mut sum = 0;
+        for i in 0..MEASURED_CALLS {
+            sum += with_discover(i).await.expect("succeeds");
+        }
+        let allocations = stop_counting();
+        assert_eq!(sum, MEASURED_CALLS * (MEASURED_CALLS - 1) / 2);
+        allocations
+    });
+    assert_no_allocations("#[discover] #[circuit_breaker]", allocations);
 }

@@ -27,7 +27,6 @@ use crate::instance::Instance;
 pub struct ServiceClient {
     http: &'static reqwest::Client,
     endpoint: Arc<Endpoint>,
-    base_url: String,
 }
 
 /// The shared HTTP client could not be built (its TLS configuration was refused). Calls that
@@ -41,20 +40,15 @@ pub struct ClientError {
 impl ServiceClient {
     /// A client for `endpoint` (from [`InFlight::endpoint`](crate::InFlight::endpoint) or
     /// [`ServiceDiscovery::endpoints`](crate::ServiceDiscovery::endpoints)), on the shared
-    /// connection pool.
+    /// connection pool. Allocates nothing: the base URL is the endpoint's, built once.
     pub fn new(endpoint: Arc<Endpoint>) -> Result<ServiceClient, ClientError> {
         let http = shared_http_client()?;
-        let base_url = endpoint.instance().base_url();
-        Ok(ServiceClient {
-            http,
-            endpoint,
-            base_url,
-        })
+        Ok(ServiceClient { http, endpoint })
     }
 
     /// The instance's base URL, `http://host:port` (no trailing slash).
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        self.endpoint.base_url()
     }
 
     /// The instance this client is bound to.
@@ -75,8 +69,9 @@ impl ServiceClient {
     /// `path` joined to the base URL: `"/users"` and `"users"` both give
     /// `http://host:port/users`.
     pub fn url(&self, path: &str) -> String {
-        let mut url = String::with_capacity(self.base_url.len() + path.len() + 1);
-        url.push_str(&self.base_url);
+        let base_url = self.base_url();
+        let mut url = String::with_capacity(base_url.len() + path.len() + 1);
+        url.push_str(base_url);
         if !path.starts_with('/') {
             url.push('/');
         }

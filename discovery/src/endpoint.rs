@@ -45,6 +45,8 @@ pub struct Endpoint {
     origin: Instant,
     pub(crate) instance: Instance,
     pub(crate) attributes: Attributes,
+    /// `http://host:port`, built once (a call's `ServiceClient` borrows it).
+    base_url: Box<str>,
 }
 
 impl Endpoint {
@@ -54,6 +56,7 @@ impl Endpoint {
         service_load: Arc<AtomicU32>,
     ) -> Arc<Endpoint> {
         Arc::new(Endpoint {
+            base_url: instance.base_url().into_boxed_str(),
             weight: attributes.weight,
             instance,
             attributes,
@@ -74,6 +77,11 @@ impl Endpoint {
     /// The instance as registered.
     pub fn instance(&self) -> &Instance {
         &self.instance
+    }
+
+    /// The instance's base URL, `http://host:port` (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     /// The instance's weight (metadata `weight`, default 1).
