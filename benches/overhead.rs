@@ -4,8 +4,10 @@
 //! `black_box`. The policies are applied the way users apply them, with the attributes (whose
 //! expansion is one `static` per policy, each attempt composed inline in the function's own
 //! future, in the retry loop, and a `match` calling the fallback on `Err`); two more variants
-//! drive the same policies through `Pipeline::run` and through `Layers::attempt` by hand. All
-//! run on a current-thread runtime, on the success path.
+//! drive the same policies through `Pipeline::run` and through `Layers::attempt` by hand; one
+//! more, `discover`, is a `#[discover]` function over the in-memory discovery with one instance
+//! (pick, in-flight guard, `ServiceClient`, outcome report; no request). All run on a
+//! current-thread runtime, on the success path.
 //!
 //! # How it measures
 //!
@@ -39,7 +41,8 @@ use resilience::__private::{
     BreakerSite, BulkheadConfig, BulkheadSite, CallSite, CircuitBreakerConfig, Layers, Retries,
     RetryConfig, SiteSpec,
 };
-use resilience::{ResilienceError, bulkhead, circuit_breaker, fallback, retry, timeout};
+use resilience::discovery::{Instance, ServiceClient};
+use resilience::{ResilienceError, bulkhead, circuit_breaker, discover, fallback, retry, timeout};
 use tokio::runtime::Runtime;
 
 /// The operation's own error type, as a user's would be.
@@ -81,6 +84,16 @@ async fn with_bulkhead() -> Outcome {
 
 #[timeout("1s")]
 async fn with_timeout() -> Outcome {
+    bare().await
+}
+
+/// The service `with_discover` calls: one instance, registered in `main` (no request is sent;
+/// the figure is what picking an instance and handing over its client costs).
+const SERVICE: &str = "bench-service";
+
+#[discover("bench-service")]
+async fn with_discover(client: ServiceClient) -> Outcome {
+    black_box(client.base_url());
     bare().await
 }
 
@@ -184,6 +197,7 @@ const RETRY: &str = "retry";
 const BULKHEAD: &str = "bulkhead";
 const TOKIO_TIMEOUT: &str = "tokio_time_timeout";
 const TIMEOUT_ATTRIBUTE: &str = "timeout";
+const DISCOVER: &str = "discover";
 const BREAKER_RETRY_BULKHEAD_FALLBACK: &str = "breaker+retry+bulkhead+fallback";
 const WHOLE_PIPELINE: &str = "whole_pipeline+fallback";
 const PIPELINE_RUN: &str = "whole_pipeline+fallback(Pipeline::run)";
@@ -195,6 +209,7 @@ fn visit_variants(visitor: &mut impl Visitor) {
     visitor.visit("policy_alone", CIRCUIT_BREAKER, with_circuit_breaker);
     visitor.visit("policy_alone", RETRY, with_retry);
     visitor.visit("policy_alone", BULKHEAD, with_bulkhead);
+    visitor.visit("policy_alone", DISCOVER, with_discover);
     visitor.visit("timeout", TOKIO_TIMEOUT, with_tokio_timeout);
     visitor.visit("timeout", TIMEOUT_ATTRIBUTE, with_timeout);
     visitor.visit(
@@ -301,10 +316,11 @@ impl std::fmt::Display for Target {
 }
 
 /// The table: each variant against its baseline, with the target where there is one.
-const TABLE: [(&str, &str, Option<Target>); 12] = [
+const TABLE: [(&str, &str, Option<Target>); 13] = [
     (CIRCUIT_BREAKER, BARE, Some(Target::OverBy(5.0))),
     (RETRY, BARE, None),
     (BULKHEAD, BARE, None),
+    (DISCOVER, BARE, None),
     (TOKIO_TIMEOUT, BARE, None),
     (TIMEOUT_ATTRIBUTE, TOKIO_TIMEOUT, Some(Target::Times(1.2))),
     (TIMEOUT_ATTRIBUTE, BARE, None),
@@ -396,6 +412,9 @@ fn summary(runtime: &Runtime, rounds: u32, calls: u32, print: bool) {
 }
 
 fn main() {
+    resilience::discovery::global()
+        .register(Instance::new(SERVICE, "only", "127.0.0.1", 9000))
+        .expect("a well-formed instance");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()

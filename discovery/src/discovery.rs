@@ -251,10 +251,13 @@ impl ServiceDiscovery {
 
     /// Feeds a call's outcome to the instance's latency estimate and outlier detector.
     pub fn report(&self, call: InFlight, outcome: CallOutcome) {
-        let endpoint = Arc::clone(call.endpoint());
-        endpoint.observe_latency(call.started().elapsed());
+        // One clock read for both the call's latency and the estimate's decay.
+        let now = tokio::time::Instant::now();
+        let endpoint = call.endpoint();
+        endpoint.observe_latency(now.saturating_duration_since(call.started()), now);
+        crate::outlier::record(&self.inner, endpoint, outcome);
+        // The call ends (leaves the in-flight counts) once its outcome is recorded.
         drop(call);
-        crate::outlier::record(&self.inner, &endpoint, outcome);
     }
 
     /// Every registered endpoint of `service` with its live state (health, ejection, in

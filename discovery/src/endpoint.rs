@@ -120,7 +120,12 @@ impl Endpoint {
     }
 
     fn elapsed_nanos(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        self.nanos_at(Instant::now())
+    }
+
+    /// `at` in nanoseconds since the endpoint was created.
+    fn nanos_at(&self, at: Instant) -> u64 {
+        nanos(at.saturating_duration_since(self.origin))
     }
 
     /// The estimate as of now: it decays towards nothing between samples only through new
@@ -129,11 +134,11 @@ impl Endpoint {
         f64::from_bits(self.ewma_nanos.load(Ordering::Relaxed))
     }
 
-    /// Feeds one observed latency: a slower sample replaces the estimate at once (the peak), a
-    /// faster one decays in with weight `1 − exp(−Δt / decay)`.
-    pub(crate) fn observe_latency(&self, rtt: Duration) {
-        let now = self.elapsed_nanos();
-        let sample = rtt.as_nanos() as f64;
+    /// Feeds one latency observed at `at`: a slower sample replaces the estimate at once (the
+    /// peak), a faster one decays in with weight `1 − exp(−Δt / decay)`.
+    pub(crate) fn observe_latency(&self, rtt: Duration, at: Instant) {
+        let now = self.nanos_at(at);
+        let sample = nanos(rtt) as f64;
         let last = self.ewma_stamp.swap(now, Ordering::Relaxed);
         let _ = self
             .ewma_nanos
@@ -143,7 +148,7 @@ impl Endpoint {
                     sample
                 } else {
                     let dt = now.saturating_sub(last) as f64;
-                    let weight = 1.0 - (-dt / DECAY.as_nanos() as f64).exp();
+                    let weight = -(-dt / DECAY.as_secs_f64() / 1e9).exp_m1();
                     estimate + (sample - estimate) * weight
                 };
                 Some(next.to_bits())
@@ -230,6 +235,15 @@ impl Endpoint {
     }
 }
 
+/// A duration in whole nanoseconds, saturating (584 years); cheaper than `as_nanos`' `u128`.
+#[inline]
+fn nanos(duration: Duration) -> u64 {
+    duration
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(duration.subsec_nanos()))
+}
+
 /// What [`Endpoint::eject`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ejection {
@@ -276,6 +290,7 @@ pub(crate) mod loom {
     use std::time::Duration;
 
     use ::loom::thread;
+    use tokio::time::Instant;
 
     use super::{Ejection, Endpoint};
     use crate::instance::Instance;
@@ -463,7 +478,9 @@ pub(crate) mod loom {
                 .into_iter()
                 .map(|millis| {
                     let endpoint = Arc::clone(&endpoints[0]);
-                    thread::spawn(move || endpoint.observe_latency(Duration::from_millis(millis)))
+                    thread::spawn(move || {
+                        endpoint.observe_latency(Duration::from_millis(millis), Instant::now())
+                    })
                 })
                 .collect();
             for thread in threads {
