@@ -190,10 +190,9 @@ impl Endpoint {
         let stayed = self
             .elapsed_nanos()
             .saturating_sub(self.readmitted_at.load(Ordering::Relaxed));
-        let decayed = match u64::try_from(decay.as_nanos()) {
-            Ok(0) => u32::MAX,
-            Ok(decay) => u32::try_from(stayed / decay).unwrap_or(u32::MAX),
-            Err(_) => 0, // Longer than u64 nanoseconds (584 years): never decays.
+        let decayed = match nanos(decay) {
+            0 => u32::MAX,
+            decay => u32::try_from(stayed / decay).unwrap_or(u32::MAX),
         };
         let times = self
             .times_ejected

@@ -4,8 +4,9 @@
 //! Each layer is a trait implemented for the policy (`&CircuitBreaker`, `Duration`,
 //! `&Bulkhead`), for [`NoLayer`] (nothing to do: no code, no state in the future) and for
 //! `Option` of the policy (decided at run time, as the programmatic [`Pipeline`] needs).
-//! [`Pipeline`] builds [`Layers`] with `Option`s and runs [`Layers::attempt`]. Generated code
-//! builds it with concrete types and composes the same trait methods (and
+//! [`Pipeline`] builds [`Layers`] with `Option`s; [`Layers::attempt`] and `Pipeline::run`
+//! expand one composition of the layers (`compose_attempt!`) into their own future. Generated
+//! code builds [`Layers`] with concrete types and composes the same trait methods (and
 //! [`breaker_outcome`]) inline, in the annotated function's own future: one state machine
 //! instead of one per layer, and no code or state for a layer the function does not have.
 //!
