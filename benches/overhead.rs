@@ -28,6 +28,9 @@
 //! same clock: the variants are interleaved round by round, and each figure is the median over the
 //! rounds, the best round in brackets.
 //!
+//! Last, a contention figure: one breaker's success path on one thread, then on every CPU at
+//! once (std threads started together), each thread on its own on-CPU clock.
+//!
 //! Run: `cargo bench --bench overhead` (about a minute and a half). `cargo test --benches` runs
 //! each benchmark once and the summary with a handful of calls, printing no figures.
 
@@ -38,8 +41,8 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use resilience::__private::{
-    BreakerSite, BulkheadConfig, BulkheadSite, CallSite, CircuitBreakerConfig, Layers, Retries,
-    RetryConfig, SiteSpec,
+    BreakerSite, BulkheadConfig, BulkheadSite, CallSite, CircuitBreaker, CircuitBreakerConfig,
+    Layers, Retries, RetryConfig, SiteSpec,
 };
 use resilience::discovery::{Instance, ServiceClient};
 use resilience::{ResilienceError, bulkhead, circuit_breaker, discover, fallback, retry, timeout};
@@ -440,7 +443,62 @@ fn main() {
 
     if benchmarking {
         summary(&runtime, 25, 100_000, true);
+        contention(20_000_000, true);
     } else {
         summary(&runtime, 1, 10, false);
+        contention(10, false);
+    }
+}
+
+/// A breaker shared by every thread: its success path (admit, then report a success) on one
+/// thread and then on as many threads as there are CPUs, each thread timing its own calls on
+/// its own on-CPU clock. What grows with threads is what they contend for: the state word is
+/// only read on this path, the success count is striped per thread.
+fn contention(calls: u32, print: bool) {
+    let breaker = CircuitBreaker::new("bench::contention", CircuitBreakerConfig::default())
+        .expect("the default configuration is valid");
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let per_call = |threads: usize| -> f64 {
+        let start = std::sync::Barrier::new(threads);
+        let times: Vec<Duration> = std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait(); // All at once, or they would not contend.
+                        let started = OnCpuTime::begin();
+                        for _ in 0..calls {
+                            black_box(&breaker)
+                                .admit()
+                                .expect("the breaker stays closed")
+                                .success();
+                        }
+                        OnCpuTime::finish(started)
+                    })
+                })
+                .collect();
+            runs.into_iter()
+                .map(|run| run.join().expect("a counting thread"))
+                .collect()
+        });
+        let total: Duration = times.iter().sum();
+        total.as_nanos() as f64 / (f64::from(calls) * threads as f64)
+    };
+    per_call(threads); // Warm-up: the threads' first use of the breaker and its stripes.
+    let (alone, shared) = (per_call(1), per_call(threads));
+    let expected = u64::from(calls) * (1 + 2 * threads as u64);
+    assert_eq!(
+        breaker.metrics().successful,
+        expected,
+        "every success counted"
+    );
+    if print {
+        println!();
+        println!(
+            "Contention: one breaker's success path (admit + success), {calls} calls per thread."
+        );
+        println!(
+            "1 thread: {alone:.2} ns/call; {threads} threads: {shared:.2} ns/call per thread ({:.2}x).",
+            shared / alone
+        );
     }
 }

@@ -19,6 +19,7 @@ pub mod pipeline;
 mod registry;
 pub mod retry;
 pub mod site;
+mod striped;
 mod sync;
 pub mod timeout;
 

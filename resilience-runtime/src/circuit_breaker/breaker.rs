@@ -2,6 +2,7 @@
 //! compare-and-swap loop. Admission in Closed and a success in Closed with no failure pending are
 //! single loads: the fast paths below return exactly what `step` would (debug builds check it).
 
+use crate::striped::StripedCounter;
 use crate::sync::{AtomicU64, Ordering};
 
 use std::sync::Arc;
@@ -41,7 +42,8 @@ pub struct CircuitBreaker {
 
 #[derive(Default)]
 struct Counters {
-    successful: AtomicU64,
+    /// Added to by every successful call: striped, so concurrent callers do not contend.
+    successful: StripedCounter,
     failed: AtomicU64,
     rejected: AtomicU64,
     opened: AtomicU64,
@@ -126,7 +128,7 @@ impl CircuitBreaker {
     /// Counts since creation or the last reset.
     pub fn metrics(&self) -> CircuitBreakerMetrics {
         CircuitBreakerMetrics {
-            successful: self.counters.successful.load(Ordering::Relaxed),
+            successful: self.counters.successful.sum(),
             failed: self.counters.failed.load(Ordering::Relaxed),
             rejected: self.counters.rejected.load(Ordering::Relaxed),
             opened: self.counters.opened.load(Ordering::Relaxed),
@@ -136,8 +138,8 @@ impl CircuitBreaker {
     /// Back to Closed with every count cleared.
     pub fn reset(&self) {
         self.apply(Event::Reset);
+        self.counters.successful.clear();
         for counter in [
-            &self.counters.successful,
             &self.counters.failed,
             &self.counters.rejected,
             &self.counters.opened,
@@ -274,7 +276,7 @@ impl CircuitBreaker {
     #[inline(always)]
     fn record(&self, epoch: u16, failed: bool) {
         if !failed && self.window.is_none() {
-            self.counters.successful.fetch_add(1, Ordering::Relaxed);
+            self.counters.successful.increment();
             let state = self.load();
             if state.epoch == epoch && state.phase == (Phase::Closed { failures: 0 }) {
                 return; // `step` would leave the state as it is.
@@ -287,12 +289,11 @@ impl CircuitBreaker {
     /// [`record`](Self::record) of a failure, or of any outcome in rate mode.
     #[inline(never)]
     fn record_counted(&self, epoch: u16, failed: bool) {
-        let counter = if failed {
-            &self.counters.failed
+        if failed {
+            self.counters.failed.fetch_add(1, Ordering::Relaxed);
         } else {
-            &self.counters.successful
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+            self.counters.successful.increment();
+        }
         self.record_slow(self.load(), epoch, failed);
     }
 
