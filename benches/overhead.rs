@@ -4,7 +4,7 @@
 //! `black_box`. The policies are applied the way users apply them, with the attributes (whose
 //! expansion is one `static` per policy, each attempt composed inline in the function's own
 //! future, in the retry loop, and a `match` calling the fallback on `Err`); two more variants
-//! drive the same policies through `Pipeline::run` and through `Layers::attempt` by hand; one
+//! drive the same policies through `Pipeline::run` and through the runtime's `pipeline!` by hand; one
 //! more, `discover`, is a `#[discover]` function over the in-memory discovery with one instance
 //! (pick, in-flight guard, `ServiceClient`, outcome report; no request). All run on a
 //! current-thread runtime, on the success path.
@@ -36,15 +36,12 @@
 
 use std::future::Future;
 use std::hint::black_box;
-use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use resilience::__private::{
-    BreakerSite, BulkheadConfig, BulkheadSite, CallSite, CircuitBreaker, CircuitBreakerConfig,
-    Layers, Retries, RetryConfig, SiteSpec,
-};
+use resilience::__private::{BreakerSite, BulkheadSite, Failure, Layers, Retries};
 use resilience::discovery::{Instance, ServiceClient};
+use resilience::{BulkheadConfig, CircuitBreaker, CircuitBreakerConfig, Pipeline, RetryConfig};
 use resilience::{ResilienceError, bulkhead, circuit_breaker, discover, fallback, retry, timeout};
 use tokio::runtime::Runtime;
 
@@ -128,19 +125,25 @@ async fn with_whole_pipeline() -> Outcome {
     bare().await
 }
 
-static WHOLE_PIPELINE_SITE: CallSite = CallSite::new(SiteSpec {
-    circuit_breaker: Some(("bench::pipeline_run", CircuitBreakerConfig::DEFAULT)),
-    retry: Some(RetryConfig::DEFAULT),
-    timeout: Some(TIMEOUT),
-    bulkhead: Some(("bench::pipeline_run", BulkheadConfig::DEFAULT)),
-});
+static PIPELINE_BREAKER: BreakerSite =
+    BreakerSite::new("bench::pipeline_run", CircuitBreakerConfig::DEFAULT);
+static PIPELINE_BULKHEAD: BulkheadSite =
+    BulkheadSite::new("bench::pipeline_run", BulkheadConfig::DEFAULT);
+static PIPELINE_RETRY: RetryConfig = RetryConfig::DEFAULT;
 
 /// The whole pipeline driven by hand through `Pipeline::run` (what `ResilienceFacade` and
 /// hand-written code use) rather than the attributes' expansion, the fallback called on `Err`.
 async fn with_pipeline_run() -> Outcome {
-    let pipeline = WHOLE_PIPELINE_SITE
-        .pipeline()
-        .expect("the bench's call site is valid");
+    let (Ok(circuit_breaker), Ok(bulkhead)) = (PIPELINE_BREAKER.get(), PIPELINE_BULKHEAD.get())
+    else {
+        return fallback().await;
+    };
+    let pipeline = Pipeline {
+        retry: Some(&PIPELINE_RETRY),
+        circuit_breaker: Some(circuit_breaker),
+        timeout: Some(TIMEOUT),
+        bulkhead: Some(bulkhead),
+    };
     match pipeline
         .run(|_: &OperationError| true, |_: &OperationError| true, bare)
         .await
@@ -155,9 +158,9 @@ static HAND_BREAKER: BreakerSite =
 static HAND_BULKHEAD: BulkheadSite = BulkheadSite::new("bench::by_hand", BulkheadConfig::DEFAULT);
 static HAND_RETRY: RetryConfig = RetryConfig::DEFAULT;
 
-/// The whole pipeline written by hand with the runtime's own pieces, as one would without the
-/// attributes (the same layers, statics and retry loop the expansion uses): the baseline of
-/// "no cost over the runtime".
+/// The whole pipeline written by hand with the runtime's own composition (`pipeline!`, the one
+/// macro the attributes and `Pipeline::run` expand), over layers of concrete types, as the
+/// attributes build them: the baseline of "no cost over the runtime".
 async fn with_pipeline_by_hand() -> Outcome {
     let layers = match (HAND_BREAKER.get(), HAND_BULKHEAD.get()) {
         (Ok(circuit_breaker), Ok(bulkhead)) => Layers {
@@ -167,14 +170,18 @@ async fn with_pipeline_by_hand() -> Outcome {
         },
         _ => return fallback().await,
     };
-    let mut retries = Retries::new(Some(&HAND_RETRY));
-    let result = loop {
-        let outcome = layers.attempt(&|_: &OperationError| true, bare()).await;
-        match retries.after(outcome, &|_: &OperationError| true) {
-            ControlFlow::Break(result) => break result,
-            ControlFlow::Continue(delay) => tokio::time::sleep(delay).await,
-        }
-    };
+    let result = resilience::__private::pipeline!(
+        retry = Retries::new(Some(&HAND_RETRY)),
+        retry_if = &|_: &OperationError| true,
+        layers = &layers,
+        failure_if = &|_: &OperationError| true,
+        attempt = async {
+            match bare().await {
+                Ok(value) => Ok(value),
+                Err(error) => Err(Failure::Operation(error)),
+            }
+        },
+    );
     match result {
         Ok(value) => Ok(value),
         Err(_) => fallback().await,

@@ -20,11 +20,10 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use resilience::__private::{
-    Bulkhead, BulkheadConfig, CallSite, CircuitBreaker, CircuitBreakerConfig, Pipeline,
-    RetryConfig, SiteSpec,
-};
 use resilience::discovery::{Instance, ServiceClient};
+use resilience::{
+    Bulkhead, BulkheadConfig, CircuitBreaker, CircuitBreakerConfig, Pipeline, RetryConfig,
+};
 use resilience::{
     CircuitState, ResilienceError, bulkhead, circuit_breaker, discover, fallback, retry, timeout,
 };
@@ -264,52 +263,6 @@ fn whole_pipeline_allocates_nothing_per_successful_call() {
     assert_no_allocations("retry + circuit breaker + timeout + bulkhead", allocations);
     assert_eq!(breaker.metrics().successful, WARM_UP_CALLS + MEASURED_CALLS);
     assert_eq!(bulkhead.in_flight(), 0);
-}
-
-static WHOLE_PIPELINE_SITE: CallSite = CallSite::new(SiteSpec {
-    circuit_breaker: Some((
-        "allocations::call_site_whole_pipeline",
-        CircuitBreakerConfig::DEFAULT,
-    )),
-    retry: Some(RetryConfig::DEFAULT),
-    timeout: Some(Duration::from_secs(1)),
-    bulkhead: Some((
-        "allocations::call_site_whole_pipeline",
-        BulkheadConfig::DEFAULT,
-    )),
-});
-
-/// One call as generated code makes it: resolve the site's pipeline, then run it.
-async fn call_through_site(site: &CallSite, value: u64) -> u64 {
-    let pipeline = site.pipeline().expect("a valid call site");
-    call(&pipeline, value).await
-}
-
-#[test]
-fn call_site_allocates_nothing_per_successful_call_after_the_first() {
-    let allocations = runtime().block_on(async {
-        // The first call registers the site's breaker and bulkhead (that allocates, once).
-        assert_eq!(call_through_site(&WHOLE_PIPELINE_SITE, 0).await, 0);
-        for i in 1..WARM_UP_CALLS {
-            assert_eq!(call_through_site(&WHOLE_PIPELINE_SITE, i).await, i);
-        }
-        start_counting();
-        let mut sum = 0;
-        for i in 0..MEASURED_CALLS {
-            sum += call_through_site(&WHOLE_PIPELINE_SITE, i).await;
-        }
-        let allocations = stop_counting();
-        assert_eq!(sum, MEASURED_CALLS * (MEASURED_CALLS - 1) / 2);
-        allocations
-    });
-    assert_no_allocations("call site (whole pipeline)", allocations);
-    let registered = resilience::registry()
-        .circuit_breaker("allocations::call_site_whole_pipeline")
-        .expect("the first call registered the site's breaker");
-    assert_eq!(
-        registered.metrics().successful,
-        WARM_UP_CALLS + MEASURED_CALLS
-    );
 }
 
 /// Never called on the success path; its value would break the sums below if it were.

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
-use resilience::__private::{Bulkhead, BulkheadConfig, Failure, Pipeline};
 use resilience::ResilienceError;
+use resilience::{Bulkhead, BulkheadConfig, Failure, Pipeline};
 use tokio::task::yield_now;
 use tokio::time::{Instant, sleep};
 

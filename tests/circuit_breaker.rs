@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use resilience::__private::circuit_breaker::state::{Phase, State};
-use resilience::__private::{Bulkhead, CircuitBreaker, Failure, Pipeline};
+use resilience::{Bulkhead, CircuitBreaker, Failure, Pipeline};
 use resilience::{
     BulkheadConfig, CircuitBreakerConfig, CircuitBreakerMetrics, CircuitState, ResilienceConfig,
     ResilienceError, ResilienceFacade, RetryConfig, TimeoutConfig,
 };
+use resilience_runtime::circuit_breaker::state::{Phase, State};
 use tokio::sync::{Barrier, mpsc, oneshot, watch};
 use tokio::time::advance;
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
-use resilience::__private::{
+use resilience::{
     Backoff, Bulkhead, BulkheadConfig, CircuitBreaker, CircuitBreakerConfig, Failure, Pipeline,
     RetryConfig,
 };

@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use resilience::__private::{
+use resilience::{
     Backoff, Bulkhead, BulkheadConfig, CircuitBreaker, CircuitBreakerConfig, Failure, Pipeline,
     RetryConfig,
 };

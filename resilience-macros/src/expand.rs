@@ -198,13 +198,26 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     } else {
         None
     };
-    if let Err(error) = errors.finish() {
-        let uses = policies.uses_of_siblings();
-        let body = &func.body;
-        func.body = quote!({ #uses #body });
-        return with_error(quote!(#func), error.write_errors());
+    let is_async_trait = async_trait.is_some();
+    let output = output(&func, async_trait);
+    match (errors.finish(), output) {
+        (Ok(()), Some(output)) => generate(func, &policies, is_async_trait, service_client, output),
+        (result, _) => {
+            let uses = policies.uses_of_siblings();
+            let body = &func.body;
+            func.body = quote!({ #uses #body });
+            let error = match result {
+                Err(error) => error.write_errors(),
+                // Reported above when the return type is missing; never left silent.
+                Ok(()) => syn::Error::new(
+                    Span::call_site(),
+                    "a resilient function must return `Result<T, E>` where `E: From<resilience::ResilienceError>`",
+                )
+                .into_compile_error(),
+            };
+            with_error(quote!(#func), error)
+        }
     }
-    generate(func, &policies, async_trait, service_client)
 }
 
 /// The index of the one parameter typed `ServiceClient` (any path ending so) among the
@@ -346,94 +359,200 @@ fn with_error(item: TokenStream, error: TokenStream) -> TokenStream {
     quote!(#item #error)
 }
 
-fn generate(
-    mut func: ResilientFn,
-    policies: &Policies,
-    async_trait: Option<AsyncTraitShape>,
-    service_client: Option<usize>,
-) -> TokenStream {
-    let (ret, body) = match async_trait.as_ref() {
-        Some(shape) => (shape.output.clone(), shape.block.clone()),
+/// The function's return type and body, as the pipeline wraps them: `async fn f(..) -> R { .. }`,
+/// or the `R` and inner block of a method `#[async_trait]` already expanded.
+struct Output {
+    ret: Type,
+    body: TokenStream,
+}
+
+fn output(func: &ResilientFn, async_trait: Option<AsyncTraitShape>) -> Option<Output> {
+    match async_trait {
+        Some(shape) => Some(Output {
+            ret: shape.output,
+            body: shape.block,
+        }),
         None => match &func.sig.output {
-            ReturnType::Type(_, ret) => ((**ret).clone(), func.body.clone()),
-            ReturnType::Default => unreachable!("checked in `expand`"),
+            ReturnType::Type(_, ret) => Some(Output {
+                ret: (**ret).clone(),
+                body: func.body.clone(),
+            }),
+            ReturnType::Default => None,
         },
-    };
-    let private = quote!(::resilience::__private);
-    let support = quote!(::resilience::__private::macro_support);
-    let fn_name = func.sig.ident.to_string();
-    let default_name = quote!(::core::concat!(::core::module_path!(), "::", #fn_name));
-    // One `static` per policy, and layers of concrete types: an attempt's future holds only
-    // the layers this function has.
-    let no_layer = quote!(#private::NoLayer);
-    let mut statics = Vec::new();
-    let circuit_breaker = match &policies.circuit_breaker {
+    }
+}
+
+/// `::resilience::__private`, the one path generated code names runtime items through.
+fn private() -> TokenStream {
+    quote!(::resilience::__private)
+}
+
+/// The `static`s of one function, one per policy it has.
+#[derive(Default)]
+struct Statics(Vec<TokenStream>);
+
+impl Statics {
+    fn push(&mut self, name: &str, ty: TokenStream, value: TokenStream) {
+        let name = proc_macro2::Ident::new(name, Span::call_site());
+        // `..DEFAULT` has no effect when every key is given.
+        self.0
+            .push(quote!(#[allow(clippy::needless_update)] static #name: #ty = #value;));
+    }
+}
+
+/// The circuit breaker's layer: its call site's `static`, borrowed once registered.
+fn breaker_layer(
+    policies: &Policies,
+    default_name: &TokenStream,
+    statics: &mut Statics,
+) -> TokenStream {
+    let private = private();
+    match &policies.circuit_breaker {
         Some(args) => {
-            let site = args.site(&default_name);
-            statics.push(quote!(static __RESILIENCE_BREAKER: #private::BreakerSite = #site;));
+            statics.push(
+                "__RESILIENCE_BREAKER",
+                quote!(#private::BreakerSite),
+                args.site(default_name),
+            );
             quote!(__RESILIENCE_BREAKER.get()?)
         }
-        None => no_layer.clone(),
-    };
-    let timeout = policies
+        None => quote!(#private::NoLayer),
+    }
+}
+
+/// The timeout's layer: a `Duration` constant.
+fn timeout_layer(policies: &Policies) -> TokenStream {
+    let private = private();
+    policies
         .timeout
         .as_ref()
-        .map_or(no_layer.clone(), TimeoutArgs::duration);
-    let bulkhead = match &policies.bulkhead {
+        .map_or(quote!(#private::NoLayer), TimeoutArgs::duration)
+}
+
+/// The bulkhead's layer: its call site's `static`, borrowed once registered.
+fn bulkhead_layer(
+    policies: &Policies,
+    default_name: &TokenStream,
+    statics: &mut Statics,
+) -> TokenStream {
+    let private = private();
+    match &policies.bulkhead {
         Some(args) => {
-            let site = args.site(&default_name);
-            statics.push(quote!(static __RESILIENCE_BULKHEAD: #private::BulkheadSite = #site;));
+            statics.push(
+                "__RESILIENCE_BULKHEAD",
+                quote!(#private::BulkheadSite),
+                args.site(default_name),
+            );
             quote!(__RESILIENCE_BULKHEAD.get()?)
         }
-        None => no_layer,
-    };
-    if let Some(args) = &policies.retry {
-        let config = args.config();
-        statics.push(quote!(static __RESILIENCE_RETRY: #private::RetryConfig = #config;));
+        None => quote!(#private::NoLayer),
     }
-    // `#[discover]`: the `ServiceClient` parameter leaves the signature users call; each attempt
-    // binds the user's pattern to a client of the instance it picked.
-    let discover = match (&policies.discover, service_client) {
-        (Some(args), Some(index)) => {
-            let site = args.site();
-            statics.push(
-                quote!(static __RESILIENCE_DISCOVER: #private::discovery::DiscoverSite = #site;),
-            );
-            let mut client = None;
-            func.sig.inputs = std::mem::take(&mut func.sig.inputs)
-                .into_iter()
-                .enumerate()
-                .filter_map(|(position, input)| match input {
-                    FnArg::Typed(arg) if position == index => {
-                        client = Some(arg);
-                        None
-                    }
-                    other => Some(other),
-                })
-                .collect();
-            client
-        }
-        _ => None,
-    };
+}
 
-    // Arguments: each attempt (and the fallback) needs its own copy of owned arguments and a
-    // fresh reborrow of `&mut` ones.
+/// The retry arguments of the pipeline macro: `retry = none`, or the call's `Retries` and its
+/// `retry_if`.
+fn retry_layer(policies: &Policies, statics: &mut Statics) -> TokenStream {
+    let private = private();
+    match &policies.retry {
+        Some(args) => {
+            statics.push(
+                "__RESILIENCE_RETRY",
+                quote!(#private::RetryConfig),
+                args.config(),
+            );
+            let retry_if = classifier(args.retry_if.as_ref());
+            quote! {
+                retry = #private::Retries::new(::core::option::Option::Some(&__RESILIENCE_RETRY)),
+                retry_if = #retry_if,
+            }
+        }
+        None => quote!(retry = none,),
+    }
+}
+
+/// `&|error| path(error)` for a `failure_if`/`retry_if` path, or "every error".
+fn classifier(path: Option<&syn::Path>) -> TokenStream {
+    match path {
+        Some(path) => quote!(&|__resilience_error: &_| -> bool { #path(__resilience_error) }),
+        None => quote!(&|_: &_| true),
+    }
+}
+
+/// `#[discover]`: the `ServiceClient` parameter leaves the signature users call (it is
+/// returned, for the attempt to bind); the call site's `static` picks the instance.
+fn discover_step(
+    func: &mut ResilientFn,
+    policies: &Policies,
+    service_client: Option<usize>,
+    statics: &mut Statics,
+) -> Option<syn::PatType> {
+    let (args, index) = (policies.discover.as_ref()?, service_client?);
+    let private = private();
+    statics.push(
+        "__RESILIENCE_DISCOVER",
+        quote!(#private::discovery::DiscoverSite),
+        args.site(),
+    );
+    let mut client = None;
+    func.sig.inputs = std::mem::take(&mut func.sig.inputs)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(position, input)| match input {
+            FnArg::Typed(arg) if position == index => {
+                client = Some(arg);
+                None
+            }
+            other => Some(other),
+        })
+        .collect();
+    client
+}
+
+/// How each attempt and the fallback get the function's arguments.
+struct Arguments {
+    /// Statements at the start of each attempt: a fresh copy of each owned argument, a fresh
+    /// reborrow of each `&mut` one (run only once the attempt is admitted).
+    binds: Vec<TokenStream>,
+    /// The arguments passed on to the fallback, in order (the receiver first).
+    forwarded: Vec<TokenStream>,
+    /// Their types, for the fallback's signature check; `None` if one cannot be named.
+    types: Option<Vec<TokenStream>>,
+    /// The body, its `self` renamed where each attempt binds it afresh.
+    body: TokenStream,
+}
+
+fn arguments(func: &mut ResilientFn, policies: &Policies, body: TokenStream) -> Arguments {
+    // Each attempt (and the fallback) needs its own copy of owned arguments and a fresh
+    // reborrow of `&mut` ones.
     let fresh = policies.retry.is_some() || policies.fallback.is_some();
-    let receiver = func.sig.receiver().cloned();
-    let has_receiver = receiver.is_some();
-    let mut binds = Vec::new();
-    let mut forwarded = Vec::new();
-    let mut body = body;
-    if let Some(receiver) = &receiver {
+    let mut arguments = Arguments {
+        binds: Vec::new(),
+        forwarded: Vec::new(),
+        types: Some(Vec::new()),
+        body,
+    };
+    if let Some(receiver) = func.sig.receiver().cloned() {
         // The user's own `self` token: a `self` of ours would not resolve where the method was
         // written by a `macro_rules!` macro (`self` is hygienic there).
         let self_token = receiver.self_token;
-        forwarded.push(quote!(#self_token));
+        arguments.forwarded.push(quote!(#self_token));
+        let receiver_type = match &receiver.kind {
+            syn::ReceiverKind::Value => Some(quote!(Self)),
+            syn::ReceiverKind::Reference(_, lifetime, mutability) => {
+                Some(quote!(& #lifetime #mutability Self))
+            }
+            syn::ReceiverKind::Typed(_, ty) => Some(quote!(#ty)),
+            _ => None,
+        };
+        match (&mut arguments.types, receiver_type) {
+            (Some(types), Some(ty)) => types.push(ty),
+            (types, _) => *types = None,
+        }
         let shared_reference = matches!(receiver.kind, syn::ReceiverKind::Reference(_, _, None));
         if fresh && !shared_reference {
             // `self` cannot be shadowed, so the body's `self` becomes a local that each attempt
             // binds afresh (as async-trait does with `__self`).
-            body = replace_self(body);
+            arguments.body = replace_self(arguments.body);
             let fresh_self = match receiver.kind {
                 syn::ReceiverKind::Reference(..) => quote!(&mut *#self_token),
                 _ => {
@@ -441,7 +560,9 @@ fn generate(
                     quote_spanned!(self_token.span=> #clone::clone_argument(&#self_token))
                 }
             };
-            binds.push(quote!(let __resilience_self = #fresh_self;));
+            arguments
+                .binds
+                .push(quote!(let __resilience_self = #fresh_self;));
         }
     }
     for (index, input) in func.sig.inputs.iter_mut().enumerate() {
@@ -457,12 +578,20 @@ fn generate(
                 (outer, true)
             }
         };
-        forwarded.push(quote!(#outer));
-        let bind = match &*arg.ty {
+        arguments.forwarded.push(quote!(#outer));
+        let ty = &arg.ty;
+        if let Some(types) = &mut arguments.types {
+            if mentions_impl(ty.to_token_stream()) {
+                arguments.types = None;
+            } else {
+                types.push(quote!(#ty));
+            }
+        }
+        let bind = match &**ty {
             Type::Reference(reference) if reference.mutability.is_some() && fresh => {
                 quote!(let #inner = &mut *#outer;)
             }
-            _ if !fresh || matches!(&*arg.ty, Type::Reference(_)) => {
+            _ if !fresh || matches!(&**ty, Type::Reference(_)) => {
                 if had_mut {
                     quote!(let #inner = #outer;)
                 } else {
@@ -476,32 +605,30 @@ fn generate(
                 }
             }
         };
-        binds.push(bind);
+        arguments.binds.push(bind);
     }
+    arguments
+}
 
-    // `impl Trait` cannot be named in a turbofish or a `let` type: such a return type is left
-    // to inference (a `?` in the body may then need its error type spelled out).
-    let nameable = !mentions_impl(ret.to_token_stream());
-    let failure_if = match policies
-        .circuit_breaker
-        .as_ref()
-        .and_then(|args| args.failure_if.as_ref())
-    {
-        Some(path) => quote!(&|__resilience_error: &_| -> bool { #path(__resilience_error) }),
-        None => quote!(&|_: &_| true),
-    };
-    let attempt_future = if nameable {
+/// The innermost step of each attempt, as a future of `Result<R, Failure<E>>`: bind the
+/// arguments, pick an instance for `#[discover]`, run the body.
+fn attempt_step(
+    arguments: &Arguments,
+    client: Option<&syn::PatType>,
+    output: &Output,
+    nameable: bool,
+) -> TokenStream {
+    let private = private();
+    let support = private.clone();
+    let (ret, body) = (&output.ret, &arguments.body);
+    let body_future = if nameable {
         quote!(#support::attempt_output::<#ret, _>(async #body))
     } else {
         quote!(async #body)
     };
-    // One attempt, composed inline in the function's own future (one state machine, not one
-    // per layer), with code only for the layers this function has: breaker → timeout →
-    // bulkhead → body, as `Layers::attempt` composes them for `Pipeline`.
-    let layers = quote!(__resilience_layers);
-    let call = match &discover {
+    let call = match client {
         None => quote! {
-            match #attempt_future.await {
+            match #body_future.await {
                 ::core::result::Result::Ok(__resilience_value) => ::core::result::Result::Ok(__resilience_value),
                 ::core::result::Result::Err(__resilience_error) => {
                     ::core::result::Result::Err(#private::Failure::Operation(__resilience_error))
@@ -517,7 +644,7 @@ fn generate(
                         let #pat: #ty = __resilience_client;
                         #private::discovery::InstanceCall::finish(
                             __resilience_call,
-                            #attempt_future.await,
+                            #body_future.await,
                         )
                     }
                     ::core::result::Result::Err(__resilience_rejection) => {
@@ -527,142 +654,115 @@ fn generate(
             }
         }
     };
-    // The bulkhead's slot is held until the body is done; a caller that must queue waits on
-    // the boxed slow path.
-    let guarded = if policies.bulkhead.is_some() {
-        quote! {
-            '__resilience_guarded: {
-                let __resilience_slot = match #private::layers::BulkheadLayer::try_admit(&#layers.bulkhead) {
-                    ::core::option::Option::Some(__resilience_slot) => __resilience_slot,
-                    ::core::option::Option::None => {
-                        match #private::layers::BulkheadLayer::admit_queued(&#layers.bulkhead).await {
-                            ::core::result::Result::Ok(__resilience_slot) => __resilience_slot,
-                            ::core::result::Result::Err(__resilience_rejection) => {
-                                break '__resilience_guarded ::core::result::Result::Err(
-                                    #private::Failure::Rejected(__resilience_rejection),
-                                );
-                            }
-                        }
-                    }
-                };
-                // The slot is dropped in place at the end of the block: moving it out to drop
-                // it would copy it whole right after its field-wise stores, a load the CPU
-                // cannot forward.
-                #call
-            }
-        }
-    } else {
-        call
-    };
-    // The timeout bounds the wait in the bulkhead too (MicroProfile's order).
-    let bounded = if policies.timeout.is_some() {
-        quote! {
-            match #private::layers::TimeoutLayer::bound(&#layers.timeout, async { #guarded }).await {
-                ::core::result::Result::Ok(__resilience_outcome) => __resilience_outcome,
-                ::core::result::Result::Err(__resilience_timeout) => {
-                    ::core::result::Result::Err(#private::Failure::Rejected(__resilience_timeout))
-                }
-            }
-        }
-    } else {
-        guarded
-    };
-    let attempt = if policies.circuit_breaker.is_some() {
-        quote! {
-            '__resilience_attempt: {
-                #(#binds)*
-                let mut __resilience_permit = match #layers.circuit_breaker.admit() {
-                    ::core::option::Option::Some(__resilience_permit) => __resilience_permit,
-                    ::core::option::Option::None => break '__resilience_attempt ::core::result::Result::Err(
-                        #private::Failure::Rejected(#layers.circuit_breaker.rejection()),
-                    ),
-                };
-                let __resilience_outcome = #bounded;
-                #support::record_outcome(&mut __resilience_permit, &__resilience_outcome, #failure_if);
-                __resilience_outcome
-            }
-        }
-    } else {
-        quote! {{
-            #(#binds)*
-            #bounded
-        }}
-    };
-    // The instances that failed this call, kept across its attempts.
-    let failed_instances = discover.is_some().then(
-        || quote!(let mut __resilience_failed = #private::discovery::FailedInstances::new();),
-    );
-    let run = match &policies.retry {
-        Some(args) => {
-            let retry_if = match &args.retry_if {
-                Some(path) => {
-                    quote!(&|__resilience_error: &_| -> bool { #path(__resilience_error) })
-                }
-                None => quote!(&|_: &_| true),
-            };
-            quote! {{
-                let mut __resilience_retries = #private::Retries::new(
-                    ::core::option::Option::Some(&__RESILIENCE_RETRY),
-                );
-                loop {
-                    let __resilience_outcome = #attempt;
-                    match __resilience_retries.after(__resilience_outcome, #retry_if) {
-                        ::core::ops::ControlFlow::Break(__resilience_result) => break __resilience_result,
-                        ::core::ops::ControlFlow::Continue(__resilience_delay) => #support::sleep(__resilience_delay).await,
-                    }
-                }
-            }}
-        }
-        None => attempt,
-    };
-    let on_failure = match &policies.fallback {
-        Some(FallbackArgs { path }) => {
-            let callee = match path.get_ident() {
-                Some(ident) if has_receiver => quote!(Self::#ident),
-                _ => quote!(#path),
-            };
-            // User spans go on paths and calls only (so errors point at the user's code); the
-            // locals we bind keep our call-site span, or a function written by `macro_rules!`
-            // would not see them.
-            let annotation = nameable.then(|| quote!(: #ret));
-            let call = quote_spanned! {path.span()=>
-                {
-                    let __resilience_fallback #annotation = #callee(#(#forwarded),*).await;
-                    __resilience_fallback
-                }
-            };
-            quote!({
-                let _ = __resilience_failure;
-                #call
-            })
-        }
-        None => quote!(::core::result::Result::Err(
+    let binds = &arguments.binds;
+    quote!(async { #(#binds)* #call })
+}
+
+/// What the function returns when the pipeline failed: the fallback's result, or the failure
+/// converted into the function's error.
+fn on_failure(
+    policies: &Policies,
+    arguments: &Arguments,
+    ret: &Type,
+    nameable: bool,
+    has_receiver: bool,
+) -> TokenStream {
+    let Some(FallbackArgs { path }) = &policies.fallback else {
+        let support = private();
+        return quote!(::core::result::Result::Err(
             #support::into_error(__resilience_failure, __resilience_convert)
-        )),
+        ));
     };
-    // The return type's one check: a `Result` whose error takes `From<ResilienceError>`. It
-    // also yields the conversion, so the bound is stated (and reported) once, on `ret`.
-    // (Only the call carries the user's span; the local keeps ours, for `macro_rules!` hygiene.)
-    let assert_return = if nameable {
+    let callee = match path.get_ident() {
+        Some(ident) if has_receiver => quote!(Self::#ident),
+        _ => quote!(#path),
+    };
+    let forwarded = &arguments.forwarded;
+    // User spans go on paths and calls only (so errors point at the user's code); the locals
+    // we bind keep our call-site span, or a function written by `macro_rules!` would not see
+    // them.
+    let call = match (&arguments.types, nameable) {
+        // Through `FallbackFor`, so a fallback of another shape gets our error, naming both
+        // signatures, on the fallback's path.
+        (Some(types), true) => {
+            let check = support_item(path.span(), "FallbackFor");
+            quote_spanned! {path.span()=>
+                #check::<(#(#types,)*), #ret>::call_fallback(#callee, (#(#forwarded,)*)).await
+            }
+        }
+        _ => quote_spanned!(path.span()=> #callee(#(#forwarded),*).await),
+    };
+    let annotation = nameable.then(|| quote!(: #ret));
+    quote!({
+        let _ = __resilience_failure;
+        let __resilience_fallback #annotation = #call;
+        __resilience_fallback
+    })
+}
+
+/// The return type's one check: a `Result` whose error takes `From<ResilienceError>`. It also
+/// yields the conversion, so the bound is stated (and reported) once, on `ret`. (Only the call
+/// carries the user's span; the local keeps ours, for `macro_rules!` hygiene.)
+fn assert_return(ret: &Type, nameable: bool, has_fallback: bool) -> TokenStream {
+    if nameable {
         let assert = support_item(ret.span(), "assert_resilient_return");
         let call = quote_spanned!(ret.span()=> #assert::<#ret>());
         quote!(let __resilience_convert = #call;)
-    } else if policies.fallback.is_none() {
+    } else if !has_fallback {
         let converter = support_item(ret.span(), "rejection_converter");
         let call = quote_spanned!(ret.span()=> #converter());
         quote!(let __resilience_convert = #call;)
     } else {
         quote!()
-    };
+    }
+}
 
+/// The function with its body replaced by the pipeline: one `static` per policy, the layers
+/// of concrete types, and ONE expansion of the runtime's composition (`__private::pipeline!`,
+/// the same that `Pipeline::run` and the facade expand), the fallback around it.
+fn generate(
+    mut func: ResilientFn,
+    policies: &Policies,
+    async_trait: bool,
+    service_client: Option<usize>,
+    output: Output,
+) -> TokenStream {
+    let private = private();
+    let fn_name = func.sig.ident.to_string();
+    let default_name = quote!(::core::concat!(::core::module_path!(), "::", #fn_name));
+    let mut statics = Statics::default();
+    let circuit_breaker = breaker_layer(policies, &default_name, &mut statics);
+    let timeout = timeout_layer(policies);
+    let bulkhead = bulkhead_layer(policies, &default_name, &mut statics);
+    let retry = retry_layer(policies, &mut statics);
+    let client = discover_step(&mut func, policies, service_client, &mut statics);
+    let has_receiver = func.sig.receiver().is_some();
+    let arguments = arguments(&mut func, policies, output.body.clone());
+
+    // `impl Trait` cannot be named in a turbofish or a `let` type: such a return type is left
+    // to inference (a `?` in the body may then need its error type spelled out).
+    let nameable = !mentions_impl(output.ret.to_token_stream());
+    let failure_if = classifier(
+        policies
+            .circuit_breaker
+            .as_ref()
+            .and_then(|args| args.failure_if.as_ref()),
+    );
+    let attempt = attempt_step(&arguments, client.as_ref(), &output, nameable);
+    // The instances that failed this call, kept across its attempts.
+    let failed_instances = client.is_some().then(
+        || quote!(let mut __resilience_failed = #private::discovery::FailedInstances::new();),
+    );
+    let on_failure = on_failure(policies, &arguments, &output.ret, nameable, has_receiver);
+    let assert_return = assert_return(&output.ret, nameable, policies.fallback.is_some());
     let uses = policies.uses_of_siblings();
+    let statics = &statics.0;
     // A configuration the registry refuses (impossible after the checks above, but never a
     // panic) fails the call like any rejection: through the fallback, or into `E`.
     let generated = quote! {{
         #uses
         #assert_return
-        // `..DEFAULT` has no effect when every key is given.
-        #(#[allow(clippy::needless_update)] #statics)*
+        #(#statics)*
         let __resilience_layers = (|| {
             ::core::result::Result::Ok::<_, #private::ConfigError>(#private::Layers {
                 circuit_breaker: #circuit_breaker,
@@ -672,7 +772,12 @@ fn generate(
         })();
         #failed_instances
         let __resilience_result = match __resilience_layers {
-            ::core::result::Result::Ok(__resilience_layers) => #run,
+            ::core::result::Result::Ok(__resilience_layers) => #private::pipeline!(
+                #retry
+                layers = &__resilience_layers,
+                failure_if = #failure_if,
+                attempt = #attempt,
+            ),
             ::core::result::Result::Err(__resilience_error) => ::core::result::Result::Err(
                 #private::Failure::Rejected(#private::ResilienceError::Config(__resilience_error)),
             ),
@@ -682,18 +787,19 @@ fn generate(
             ::core::result::Result::Err(__resilience_failure) => #on_failure,
         }
     }};
-    func.body = match async_trait {
-        Some(_) => quote!({ ::std::boxed::Box::pin(async move #generated) }),
-        None => generated,
+    func.body = if async_trait {
+        quote!({ ::std::boxed::Box::pin(async move #generated) })
+    } else {
+        generated
     };
     quote!(#func)
 }
 
-/// `::resilience::__private::macro_support::<name>`, every token spanned at `span` so that a
-/// failed bound on it is reported there.
+/// `::resilience::__private::<name>`, every token spanned at `span` so that a failed bound on
+/// it is reported there.
 fn support_item(span: Span, name: &str) -> TokenStream {
     let name = proc_macro2::Ident::new(name, span);
-    quote_spanned!(span=> ::resilience::__private::macro_support::#name)
+    quote_spanned!(span=> ::resilience::__private::#name)
 }
 
 /// Whether a type mentions `impl Trait` anywhere.

@@ -1,18 +1,20 @@
 //! The layers of one attempt — circuit breaker → timeout → bulkhead → operation — as types, so
-//! that a call site pays only for the layers it has.
+//! that a call site pays only for the layers it has, and [`__pipeline!`](crate::__pipeline), the
+//! one composition of them (with retry around) that every entry point expands.
 //!
 //! Each layer is a trait implemented for the policy (`&CircuitBreaker`, `Duration`,
 //! `&Bulkhead`), for [`NoLayer`] (nothing to do: no code, no state in the future) and for
 //! `Option` of the policy (decided at run time, as the programmatic [`Pipeline`] needs).
-//! [`Pipeline`] builds [`Layers`] with `Option`s; [`Layers::attempt`] and `Pipeline::run`
-//! expand one composition of the layers (`compose_attempt!`) into their own future. Generated
-//! code builds [`Layers`] with concrete types and composes the same trait methods (and
-//! [`breaker_outcome`]) inline, in the annotated function's own future: one state machine
-//! instead of one per layer, and no code or state for a layer the function does not have.
+//! Generated code builds [`Layers`] of concrete types, [`Pipeline`] of `Option`s; both expand
+//! the same macro into their own future: one state machine instead of one per layer.
+//!
+//! This module must not know about the attributes' syntax or about discovery: `#[discover]`'s
+//! step is an `attempt` like any other.
 //!
 //! [`Pipeline`]: crate::Pipeline
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -20,7 +22,7 @@ use std::time::Duration;
 use crate::bulkhead::{Bulkhead, BulkheadPermit};
 use crate::circuit_breaker::{BreakerPermit, CircuitBreaker};
 use crate::error::ResilienceError;
-use crate::pipeline::Failure;
+use crate::failure::Failure;
 
 /// A layer that is not there.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -309,87 +311,116 @@ pub struct Layers<B, T, H> {
     pub bulkhead: H,
 }
 
-impl<B: BreakerLayer, T: TimeoutLayer, H: BulkheadLayer> Layers<B, T, H> {
-    /// One attempt: breaker → timeout → bulkhead → `attempt`. The future is only polled once
-    /// the breaker and the bulkhead have admitted it.
-    ///
-    /// `failure_if` says which operation errors count as breaker failures (the others count
-    /// as successes); a timeout is a failure, `BulkheadFull` is neither.
-    #[inline]
-    pub async fn attempt<R, E, Fut, FailureIf>(
-        &self,
-        failure_if: &FailureIf,
-        attempt: Fut,
-    ) -> Result<R, Failure<E>>
-    where
-        Fut: Future<Output = Result<R, E>>,
-        FailureIf: Fn(&E) -> bool,
-    {
-        compose_attempt!(self, failure_if, OperationErrors { future: attempt })
-    }
-
-    /// [`attempt`](Self::attempt) for an innermost step that may itself reject the call:
-    /// `attempt` yields `Err(Failure::Rejected(..))` for a rejection (`#[discover]`'s
-    /// `NoInstance`, raised after the bulkhead admitted the attempt) and
-    /// `Err(Failure::Operation(..))` for the operation's own error.
-    ///
-    /// A rejection from `attempt` is classified like the layers' own: it counts as a breaker
-    /// failure when [`ResilienceError::is_breaker_failure`] says so.
-    #[inline]
-    pub async fn attempt_or_reject<R, E, Fut, FailureIf>(
-        &self,
-        failure_if: &FailureIf,
-        attempt: Fut,
-    ) -> Result<R, Failure<E>>
-    where
-        Fut: Future<Output = Result<R, Failure<E>>>,
-        FailureIf: Fn(&E) -> bool,
-    {
-        compose_attempt!(self, failure_if, attempt)
-    }
+/// One call through the pipeline of CONTRACT §2.7 below the fallback — retry → circuit breaker
+/// → timeout → bulkhead → `attempt` — composed inline in the calling `async` block: one state
+/// machine for the whole composition, with only the timeout's future nested in it.
+///
+/// This is the ONE definition of the order. The attributes' expansion, [`Pipeline::run`] and
+/// (through it) [`ResilienceFacade::execute`] all expand it; each caller applies its fallback
+/// around it.
+///
+/// - `retry = none` runs one attempt; `retry = $retries` (a [`Retries`]) drives the attempts,
+///   with `retry_if: Fn(&E) -> bool` classifying operation errors.
+/// - `layers` is a `&Layers<B, T, H>` of [`BreakerLayer`], [`TimeoutLayer`] and
+///   [`BulkheadLayer`] ([`NoLayer`] for an absent one: no code, no state).
+/// - `failure_if: &impl Fn(&E) -> bool` says which operation errors count as breaker failures.
+/// - `attempt` is an expression evaluated once per attempt, and only after the breaker and the
+///   bulkhead admitted that attempt (so a rejected call runs none of the caller's code: no
+///   argument is cloned, no body is started). It is a future of `Result<R, Failure<E>>`.
+///
+/// A body that panics is recorded as a breaker failure before the panic continues (see
+/// [`RecordPanic`]).
+///
+/// [`Pipeline::run`]: crate::Pipeline::run
+/// [`ResilienceFacade::execute`]: crate::ResilienceFacade::execute
+/// [`Retries`]: crate::Retries
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __pipeline {
+    (retry = none, layers = $layers:expr, failure_if = $failure_if:expr, attempt = $attempt:expr $(,)?) => {
+        $crate::__attempt!($layers, $failure_if, $attempt)
+    };
+    (retry = $retries:expr, retry_if = $retry_if:expr, layers = $layers:expr, failure_if = $failure_if:expr, attempt = $attempt:expr $(,)?) => {{
+        let mut retries = $retries;
+        let layers = $layers;
+        loop {
+            let outcome = $crate::__attempt!(layers, $failure_if, $attempt);
+            match retries.after(outcome, $retry_if) {
+                ::core::ops::ControlFlow::Break(result) => break result,
+                ::core::ops::ControlFlow::Continue(delay) => {
+                    // No bulkhead slot and no breaker permit is held here: both belong to the
+                    // attempt, which has ended.
+                    $crate::__generated::sleep(delay).await
+                }
+            }
+        }
+    }};
 }
 
-/// One attempt, composed inline in the calling `async` function (breaker → timeout →
-/// bulkhead → `$attempt`, whose output is `Result<R, Failure<E>>`): one state machine for
-/// the composition, and only the timeout's future nested in it. [`Layers::attempt_or_reject`]
-/// and `Pipeline::run` expand it; generated code composes the same trait methods itself.
-macro_rules! compose_attempt {
+/// One attempt of [`__pipeline!`]: breaker → timeout → bulkhead → `$attempt`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __attempt {
     ($layers:expr, $failure_if:expr, $attempt:expr) => {{
         let layers = $layers;
-        match $crate::layers::BreakerLayer::admit(&layers.circuit_breaker) {
-            None => Err($crate::pipeline::Failure::Rejected(
-                $crate::layers::BreakerLayer::rejection(&layers.circuit_breaker),
-            )),
-            Some(mut permit) => {
-                let bulkhead = &layers.bulkhead;
-                let attempt = $attempt;
-                let bounded = $crate::layers::TimeoutLayer::bound(&layers.timeout, async move {
-                    // Held until the attempt ends; dropped in place.
-                    let _slot = match $crate::layers::BulkheadLayer::try_admit(bulkhead) {
-                        Some(slot) => slot,
-                        None => $crate::layers::BulkheadLayer::admit_queued(bulkhead).await?,
-                    };
-                    attempt.await
+        match $crate::__generated::BreakerLayer::admit(&layers.circuit_breaker) {
+            ::core::option::Option::None => {
+                ::core::result::Result::Err($crate::__generated::Failure::Rejected(
+                    $crate::__generated::BreakerLayer::rejection(&layers.circuit_breaker),
+                ))
+            }
+            ::core::option::Option::Some(mut permit) => {
+                // The timeout bounds the wait in the bulkhead too (MicroProfile's order).
+                let bounded = $crate::__generated::TimeoutLayer::bound(&layers.timeout, async {
+                    // Held until the attempt ends, dropped in place: moving it out to drop it
+                    // would copy it whole right after its stores.
+                    let _slot =
+                        match $crate::__generated::BulkheadLayer::try_admit(&layers.bulkhead) {
+                            ::core::option::Option::Some(slot) => slot,
+                            ::core::option::Option::None => {
+                                match $crate::__generated::BulkheadLayer::admit_queued(
+                                    &layers.bulkhead,
+                                )
+                                .await
+                                {
+                                    ::core::result::Result::Ok(slot) => slot,
+                                    ::core::result::Result::Err(rejection) => {
+                                        return ::core::result::Result::Err(
+                                            $crate::__generated::Failure::Rejected(rejection),
+                                        );
+                                    }
+                                }
+                            }
+                        };
+                    $attempt.await
                 });
-                let outcome = match bounded.await {
-                    Ok(outcome) => outcome,
-                    Err(timeout) => Err($crate::pipeline::Failure::Rejected(timeout)),
-                };
-                $crate::layers::record(
+                let outcome = match $crate::__generated::record_panic(
                     &layers.circuit_breaker,
                     &mut permit,
-                    $crate::layers::breaker_outcome(&outcome, $failure_if),
+                    bounded,
+                )
+                .await
+                {
+                    ::core::result::Result::Ok(outcome) => outcome,
+                    ::core::result::Result::Err(timeout) => {
+                        ::core::result::Result::Err($crate::__generated::Failure::Rejected(timeout))
+                    }
+                };
+                $crate::__generated::record_outcome(
+                    &layers.circuit_breaker,
+                    &mut permit,
+                    $crate::__generated::breaker_outcome(&outcome, $failure_if),
                 );
                 outcome
             }
         }
     }};
 }
-pub(crate) use compose_attempt;
 
 /// [`BreakerLayer::record`] with the layer's type inferred from the layer.
+#[doc(hidden)]
 #[inline(always)]
-pub(crate) fn record<B: BreakerLayer>(_: &B, permit: &mut B::Permit, failed: Option<bool>) {
+pub fn record_outcome<B: BreakerLayer>(_: &B, permit: &mut B::Permit, failed: Option<bool>) {
     B::record(permit, failed);
 }
 
@@ -397,6 +428,7 @@ pub(crate) fn record<B: BreakerLayer>(_: &B, permit: &mut B::Permit, failed: Opt
 /// for neither. An operation error is a failure when `failure_if` says so (a success
 /// otherwise); a rejection when [`ResilienceError::is_breaker_failure`] says so (a timeout,
 /// `NoInstance`), neither otherwise (`BulkheadFull`).
+#[doc(hidden)]
 #[inline(always)]
 pub fn breaker_outcome<R, E>(
     outcome: &Result<R, Failure<E>>,
@@ -406,6 +438,64 @@ pub fn breaker_outcome<R, E>(
         Ok(_) => Some(false),
         Err(Failure::Operation(error)) => Some(failure_if(error)),
         Err(Failure::Rejected(rejection)) => rejection.is_breaker_failure().then_some(true),
+    }
+}
+
+/// `future`, recording a breaker failure on `permit` if polling it panics, before the panic
+/// continues.
+///
+/// Without it a dependency that panics would count as neither outcome: the permit is only
+/// dropped when the task's future is, after the runtime caught the panic, and a dropped permit
+/// counts as nothing (a cancelled call). The guard costs nothing when nothing panics: a pointer
+/// kept in a local and forgotten after each poll.
+#[doc(hidden)]
+#[inline(always)]
+pub fn record_panic<'p, B: BreakerLayer, F: Future>(
+    _: &B,
+    permit: &'p mut B::Permit,
+    future: F,
+) -> RecordPanic<'p, B, F> {
+    RecordPanic {
+        future,
+        permit,
+        layer: PhantomData,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`record_panic`].
+    #[doc(hidden)]
+    pub struct RecordPanic<'p, B: BreakerLayer, F> {
+        #[pin]
+        future: F,
+        permit: &'p mut B::Permit,
+        layer: PhantomData<fn(B)>,
+    }
+}
+
+impl<B: BreakerLayer, F: Future> Future for RecordPanic<'_, B, F> {
+    type Output = F::Output;
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let guard = PanicGuard::<B> {
+            permit: &mut **this.permit,
+        };
+        let poll = this.future.poll(cx);
+        std::mem::forget(guard);
+        poll
+    }
+}
+
+/// Records a failure when dropped, which only happens while a panic unwinds through a poll.
+struct PanicGuard<'g, B: BreakerLayer> {
+    permit: &'g mut B::Permit,
+}
+
+impl<B: BreakerLayer> Drop for PanicGuard<'_, B> {
+    #[cold]
+    fn drop(&mut self) {
+        B::record(self.permit, Some(true));
     }
 }
 

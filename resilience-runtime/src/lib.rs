@@ -12,13 +12,13 @@ pub mod bulkhead;
 pub mod circuit_breaker;
 mod error;
 mod facade;
-pub mod layers;
-#[doc(hidden)]
-pub mod macro_support;
-pub mod pipeline;
+mod failure;
+mod layers;
+mod macro_support;
+mod pipeline;
 mod registry;
 pub mod retry;
-pub mod site;
+mod site;
 mod striped;
 mod sync;
 pub mod timeout;
@@ -29,9 +29,28 @@ pub use circuit_breaker::{
 };
 pub use error::{BoxError, ConfigError, ResilienceError};
 pub use facade::{NoFallback, ResilienceConfig, ResilienceFacade};
-pub use layers::{Layers, NoLayer};
-pub use pipeline::{Failure, Pipeline, Retries};
+pub use failure::Failure;
+pub use pipeline::{Pipeline, Retries};
 pub use registry::{BulkheadHandle, CircuitBreakerHandle, Registry, registry};
 pub use retry::{Backoff, RetryConfig};
-pub use site::{BreakerSite, BulkheadSite, CallSite, SiteSpec};
 pub use timeout::TimeoutConfig;
+
+/// What generated code and the runtime's own macros ([`__pipeline!`]) name, and nothing else:
+/// not part of the public API, changed in any release (the facade pins this crate's exact
+/// version, so generated code never meets another runtime).
+#[doc(hidden)]
+pub mod __generated {
+    pub use crate::failure::Failure;
+    pub use crate::layers::{
+        Bounded, BreakerLayer, BulkheadLayer, Layers, MaybeBounded, NoLayer, OptionQueued,
+        QueuedSlot, RecordPanic, TimeoutLayer, Unbounded, breaker_outcome, record_outcome,
+        record_panic,
+    };
+    pub use crate::macro_support::{
+        CloneArgument, FallbackFor, FromRejection, ResultReturn, assert_resilient_return,
+        attempt_output, into_error, rejection_converter,
+    };
+    pub use crate::pipeline::Retries;
+    pub use crate::site::{BreakerSite, BulkheadSite};
+    pub use tokio::time::sleep;
+}

@@ -89,17 +89,50 @@ pub fn into_error<E>(failure: crate::Failure<E>, convert: fn(ResilienceError) ->
     }
 }
 
-/// Records an attempt's outcome on the breaker that admitted it, as [`Layers::attempt`] does
-/// (through [`BreakerPermit::settle`](crate::BreakerPermit::settle)).
+/// A `#[fallback(path)]` must take the function's parameters and return its return type.
 ///
-/// [`Layers::attempt`]: crate::Layers::attempt
-#[inline(always)]
-pub fn record_outcome<R, E>(
-    permit: &mut crate::BreakerPermit<'_>,
-    outcome: &Result<R, crate::Failure<E>>,
-    failure_if: &impl Fn(&E) -> bool,
-) {
-    permit.settle(crate::layers::breaker_outcome(outcome, failure_if));
+/// `Args` is the tuple of the function's parameter types (the receiver first, for a method),
+/// `R` its return type. Implemented for every `FnOnce(Args..) -> impl Future<Output = R>` of up
+/// to twelve parameters, so a fallback of another shape is reported here, naming both.
+#[diagnostic::on_unimplemented(
+    message = "the fallback `{Self}` does not match the function: it must take `{Args}` and return `{R}`",
+    label = "this fallback's parameters or return type differ from the function's",
+    note = "a `#[fallback]` is called with the function's own arguments, in order, and its result is returned as the function's: give it the same parameters and the same return type"
+)]
+pub trait FallbackFor<Args, R> {
+    /// The fallback's future.
+    type Future: Future<Output = R>;
+    /// Calls the fallback with the function's arguments.
+    fn call_fallback(self, args: Args) -> Self::Future;
 }
 
-pub use tokio::time::sleep;
+macro_rules! fallback_for {
+    ($($arg:ident),*) => {
+        impl<Func, Fut, R, $($arg),*> FallbackFor<($($arg,)*), R> for Func
+        where
+            Func: FnOnce($($arg),*) -> Fut,
+            Fut: Future<Output = R>,
+        {
+            type Future = Fut;
+            #[inline(always)]
+            #[allow(non_snake_case)]
+            fn call_fallback(self, ($($arg,)*): ($($arg,)*)) -> Fut {
+                self($($arg),*)
+            }
+        }
+    };
+}
+
+fallback_for!();
+fallback_for!(A1);
+fallback_for!(A1, A2);
+fallback_for!(A1, A2, A3);
+fallback_for!(A1, A2, A3, A4);
+fallback_for!(A1, A2, A3, A4, A5);
+fallback_for!(A1, A2, A3, A4, A5, A6);
+fallback_for!(A1, A2, A3, A4, A5, A6, A7);
+fallback_for!(A1, A2, A3, A4, A5, A6, A7, A8);
+fallback_for!(A1, A2, A3, A4, A5, A6, A7, A8, A9);
+fallback_for!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10);
+fallback_for!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11);
+fallback_for!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12);

@@ -14,38 +14,9 @@ use tokio::time::Instant;
 
 use crate::bulkhead::Bulkhead;
 use crate::circuit_breaker::CircuitBreaker;
-use crate::error::ResilienceError;
-use crate::layers::{Layers, OperationErrors, compose_attempt};
+use crate::failure::Failure;
+use crate::layers::{Layers, OperationErrors};
 use crate::retry::{RetryConfig, RetryDecision};
-
-/// Why a pipeline run failed: the operation's own error, or a policy's rejection.
-#[derive(Debug)]
-pub enum Failure<E> {
-    /// The operation returned `Err`.
-    Operation(E),
-    /// A policy rejected or abandoned the call.
-    Rejected(ResilienceError),
-}
-
-impl<E> Failure<E> {
-    /// The error the caller sees: the operation's own, or the rejection converted into `E`.
-    #[inline]
-    pub fn into_error(self) -> E
-    where
-        E: From<ResilienceError>,
-    {
-        match self {
-            Failure::Operation(error) => error,
-            Failure::Rejected(rejection) => E::from(rejection),
-        }
-    }
-}
-
-impl<E> From<ResilienceError> for Failure<E> {
-    fn from(rejection: ResilienceError) -> Self {
-        Failure::Rejected(rejection)
-    }
-}
 
 /// The policies of one call site. `None` skips a layer.
 #[derive(Debug, Clone, Copy, Default)]
@@ -80,47 +51,24 @@ impl Pipeline<'_> {
         FailureIf: Fn(&E) -> bool,
         RetryIf: Fn(&E) -> bool,
     {
-        let mut retries = self.retries();
-        let layers = self.layers();
-        loop {
-            // `operation()` is called inside the attempt, after the breaker and the bulkhead
-            // admitted it: a rejected call runs none of the caller's code. The attempt is
-            // composed inline (one state machine with this function's).
-            let attempt = OperationErrors {
-                future: async { operation().await },
-            };
-            let outcome = compose_attempt!(&layers, &failure_if, attempt);
-            match retries.after(outcome, &retry_if) {
-                ControlFlow::Break(result) => return result,
-                ControlFlow::Continue(delay) => tokio::time::sleep(delay).await,
-            }
-        }
-    }
-
-    /// The retry state of one call, to drive the attempts by hand (what generated code does,
-    /// so that each attempt's future can borrow the function's arguments afresh).
-    #[inline]
-    pub fn retries(&self) -> Retries<'_> {
-        Retries::new(self.retry)
-    }
-
-    /// One attempt: breaker → timeout → bulkhead → `attempt` (see [`Layers::attempt`]).
-    #[inline]
-    pub async fn attempt<T, E, Fut, FailureIf>(
-        &self,
-        failure_if: &FailureIf,
-        attempt: Fut,
-    ) -> Result<T, Failure<E>>
-    where
-        Fut: Future<Output = Result<T, E>>,
-        FailureIf: Fn(&E) -> bool,
-    {
-        self.layers().attempt(failure_if, attempt).await
+        // `operation()` is called inside the attempt, after the breaker and the bulkhead
+        // admitted it: a rejected call runs none of the caller's code.
+        crate::__pipeline!(
+            retry = Retries::new(self.retry),
+            retry_if = &retry_if,
+            layers = &self.layers(),
+            failure_if = &failure_if,
+            attempt = OperationErrors {
+                future: operation(),
+            },
+        )
     }
 
     /// The layers of one attempt, decided at run time.
     #[inline]
-    pub fn layers(&self) -> Layers<Option<&CircuitBreaker>, Option<Duration>, Option<&Bulkhead>> {
+    pub(crate) fn layers(
+        &self,
+    ) -> Layers<Option<&CircuitBreaker>, Option<Duration>, Option<&Bulkhead>> {
         Layers {
             circuit_breaker: self.circuit_breaker,
             timeout: self.timeout,

@@ -377,3 +377,99 @@ async fn rate_mode_breaker_keys_are_honoured_together() {
     assert_eq!(breaker().state(), CircuitState::Closed);
     assert_eq!(breaker().metrics(), counts(4, 2, 1, 1));
 }
+
+/// An argument that counts its clones: each attempt clones it, so the count is the number of
+/// attempts that ran caller code.
+struct Counted(&'static AtomicU32);
+
+impl Clone for Counted {
+    fn clone(&self) -> Self {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Counted(self.0)
+    }
+}
+
+static CLONES_OPEN: AtomicU32 = AtomicU32::new(0);
+
+#[retry(max_retries = 2, base_delay = "10ms")]
+#[circuit_breaker(name = "composition.clones_open")]
+async fn clones_when_open(_argument: Counted) -> Result<u32, TestError> {
+    Ok(1)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_the_open_breaker_rejects_clones_no_argument() {
+    // Registered on the first call: open it, then call again.
+    let _ = clones_when_open(Counted(&CLONES_OPEN)).await;
+    let breaker = registry()
+        .circuit_breaker("composition.clones_open")
+        .unwrap();
+    breaker.force_open();
+    CLONES_OPEN.store(0, Ordering::SeqCst);
+    let result = clones_when_open(Counted(&CLONES_OPEN)).await;
+    assert_eq!(
+        result,
+        Err(TestError::CircuitOpen {
+            name: "composition.clones_open".into()
+        })
+    );
+    assert_eq!(CLONES_OPEN.load(Ordering::SeqCst), 0);
+}
+
+static CLONES_FULL: AtomicU32 = AtomicU32::new(0);
+
+#[retry(max_retries = 0)]
+#[bulkhead(
+    name = "composition.clones_full",
+    max_concurrent_calls = 1,
+    max_queue_size = 0
+)]
+async fn clones_when_full(_argument: Counted, release: &Notify) -> Result<u32, TestError> {
+    release.notified().await;
+    Ok(1)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_the_full_bulkhead_rejects_clones_no_argument() {
+    let release = Notify::new();
+    let holder = clones_when_full(Counted(&CLONES_FULL), &release);
+    tokio::pin!(holder);
+    // Polled once: the holder clones its argument and takes the only slot.
+    assert!(futures_poll_once(holder.as_mut()).await.is_none());
+    assert_eq!(CLONES_FULL.load(Ordering::SeqCst), 1);
+    let rejected = clones_when_full(Counted(&CLONES_FULL), &release).await;
+    assert_eq!(
+        rejected,
+        Err(TestError::BulkheadFull {
+            name: "composition.clones_full".into()
+        })
+    );
+    assert_eq!(CLONES_FULL.load(Ordering::SeqCst), 1);
+    release.notify_one();
+    assert_eq!(holder.await, Ok(1));
+}
+
+#[circuit_breaker(name = "composition.panics", max_failures = 2)]
+async fn panics(really: bool) -> Result<u32, TestError> {
+    if really {
+        panic!("the dependency's client panicked");
+    }
+    Ok(1)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_that_panics_counts_as_a_breaker_failure_and_the_panic_continues() {
+    for _ in 0..2 {
+        let panicked = tokio::spawn(panics(true)).await;
+        assert!(panicked.expect_err("the panic reaches the task").is_panic());
+    }
+    let breaker = registry().circuit_breaker("composition.panics").unwrap();
+    assert_eq!(breaker.metrics(), counts(0, 2, 0, 1));
+    assert_eq!(breaker.state(), CircuitState::Open);
+    assert_eq!(
+        panics(false).await,
+        Err(TestError::CircuitOpen {
+            name: "composition.panics".into()
+        })
+    );
+}
