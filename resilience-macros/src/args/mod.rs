@@ -15,6 +15,9 @@ pub(crate) mod literal;
 pub(crate) mod retry;
 pub(crate) mod timeout;
 
+#[cfg(test)]
+mod agreement;
+
 use darling::ast::NestedMeta;
 use darling::util::SpannedValue;
 use proc_macro2::{Span, TokenStream};
