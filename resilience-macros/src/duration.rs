@@ -1,55 +1,16 @@
 //! Durations written as string literals, parsed at compile time: `"250ms"`, `"2s"`, `"1m"`,
-//! `"1h"`, `"1s 500ms"` (parts separated by spaces, each a whole number and a unit, no sign).
+//! `"1h"`, `"1s 500ms"`. The syntax is `resilience_config::duration::parse`'s, the one the
+//! runtime's configuration uses; this module only adapts it to darling and to tokens.
 
 use std::time::Duration;
 
 use darling::FromMeta;
 
+use resilience_config::duration::parse;
+
 /// A duration literal's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DurationLit(pub(crate) Duration);
-
-const UNITS: &[(&str, u64)] = &[
-    ("ns", 1),
-    ("us", 1_000),
-    ("µs", 1_000),
-    ("ms", 1_000_000),
-    ("s", 1_000_000_000),
-    ("m", 60_000_000_000),
-    ("h", 3_600_000_000_000),
-];
-
-pub(crate) fn parse(text: &str) -> Result<Duration, String> {
-    let expected = "expected a duration such as \"250ms\", \"2s\", \"1m\", \"1h\" or \"1s 500ms\" (units: ns, us, ms, s, m, h)";
-    if text.trim().is_empty() {
-        return Err(format!("empty duration: {expected}"));
-    }
-    let mut total: u64 = 0;
-    for part in text.split_whitespace() {
-        let digits_end = part.find(|c: char| !c.is_ascii_digit()).ok_or_else(|| {
-            format!("`{part}` has no unit: write the unit right after the number, e.g. \"{part}ms\" or \"{part}s\" (units: ns, us, ms, s, m, h)")
-        })?;
-        if digits_end == 0 {
-            return Err(format!(
-                "`{part}` does not start with a whole number: {expected}"
-            ));
-        }
-        let (number, unit) = part.split_at(digits_end);
-        let scale = UNITS
-            .iter()
-            .find(|(name, _)| *name == unit)
-            .map(|(_, scale)| *scale)
-            .ok_or_else(|| format!("unknown unit `{unit}` in `{part}`: {expected}"))?;
-        let nanos = number
-            .parse::<u64>()
-            .ok()
-            .and_then(|n| n.checked_mul(scale))
-            .and_then(|n| total.checked_add(n))
-            .ok_or_else(|| format!("duration `{text}` is too long (at most about 584 years)"))?;
-        total = nanos;
-    }
-    Ok(Duration::from_nanos(total))
-}
 
 impl FromMeta for DurationLit {
     fn from_string(value: &str) -> darling::Result<Self> {
@@ -92,28 +53,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_the_contract_forms() {
-        assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse("1m"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse("1s 500ms"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse("0ms"), Ok(Duration::ZERO));
+    fn a_string_literal_is_parsed_with_the_config_syntax() {
+        let expr: syn::Expr = syn::parse_quote!("1s 500ms");
+        assert_eq!(
+            DurationLit::from_expr(&expr).ok(),
+            Some(DurationLit(Duration::from_millis(1500)))
+        );
+        let spaced: syn::Expr = syn::parse_quote!("10 s");
+        let error = DurationLit::from_expr(&spaced).expect_err("\"10 s\" was accepted");
+        assert!(
+            error.to_string().contains("without a space: \"10s\""),
+            "{error}"
+        );
     }
 
     #[test]
-    fn rejects_malformed_durations() {
-        for bad in [
-            "10 sec",
-            "",
-            "-1s",
-            "5",
-            "1.5s",
-            "s",
-            "1d",
-            "99999999999999h",
-        ] {
-            assert!(parse(bad).is_err(), "{bad:?} was accepted");
-        }
+    fn a_number_is_not_a_duration() {
+        let expr: syn::Expr = syn::parse_quote!(500);
+        let error = DurationLit::from_expr(&expr).expect_err("500 was accepted");
+        assert!(error.to_string().contains("string literals"), "{error}");
     }
 }

@@ -72,24 +72,6 @@ impl ResilienceError {
     }
 }
 
-/// A configuration value outside the contract's valid range.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {policy} configuration: `{key}` {problem}")]
-pub struct ConfigError {
-    /// The policy the value belongs to (`circuit_breaker`, `retry`, …).
-    pub policy: &'static str,
-    /// The offending key, as spelled in the attribute.
-    pub key: &'static str,
-    /// What is wrong with it, phrased as the rule it breaks (e.g. "must be at least 1").
-    pub problem: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(policy: &'static str, key: &'static str, problem: impl Into<String>) -> Self {
-        ConfigError {
-            policy,
-            key,
-            problem: problem.into(),
-        }
-    }
-}
+/// A configuration value outside the contract's valid range (defined in `resilience-config`,
+/// which the attribute macros share).
+pub use resilience_config::ConfigError;

@@ -4,9 +4,10 @@
 //! Users depend on the facade crate `resilience`, which re-exports everything here; generated
 //! code reaches it through `::resilience::__private`.
 //!
-//! One module per policy, each split the same way: `config.rs` (the contract's keys, defaults
-//! and ranges), `state.rs` (the pure `step`: no tokio, no clock, time is an input) and the
-//! driver.
+//! One module per policy, each split the same way: `state.rs` (the pure `step`: no tokio, no
+//! clock, time is an input) and the driver. Each policy's configuration (the contract's keys,
+//! defaults and ranges) is defined once, in `resilience-config`, which the attribute macros
+//! call at compile time too; each module re-exports its own.
 
 pub mod bulkhead;
 pub mod circuit_breaker;

@@ -4,15 +4,12 @@ use darling::FromMeta;
 use darling::util::SpannedValue;
 use proc_macro2::TokenStream;
 use quote::quote;
+use resilience_config::BulkheadConfig;
 
-use super::invalid;
 use super::literal::Int;
 use crate::duration::DurationLit;
 
 pub(crate) const KEYS: &[&str] = &["name", "max_concurrent_calls", "max_queue_size", "max_wait"];
-
-/// The runtime's `MAX_CONCURRENT_CALLS` (what the bulkhead's slot counter holds).
-const MAX_CONCURRENT_CALLS: usize = usize::MAX >> 3;
 
 #[derive(Debug, FromMeta)]
 #[darling(and_then = Self::check)]
@@ -31,17 +28,35 @@ impl BulkheadArgs {
     fn check(self) -> darling::Result<Self> {
         let mut errors = darling::Error::accumulator();
         super::check_name(&self.name, &mut errors);
-        if let Some(calls) = &self.max_concurrent_calls
-            && !(1..=MAX_CONCURRENT_CALLS).contains(&***calls)
-        {
-            errors.push(invalid(calls, "`max_concurrent_calls` must be at least 1"));
-        }
-        if let Some(wait) = &self.max_wait
-            && wait.0.is_zero()
-        {
-            errors.push(invalid(wait, "`max_wait` must be more than 0"));
+        for error in self.to_config().violations() {
+            let span = match error.key {
+                "max_concurrent_calls" => super::span(&self.max_concurrent_calls),
+                "max_queue_size" => super::span(&self.max_queue_size),
+                "max_wait" => super::span(&self.max_wait),
+                _ => None,
+            };
+            errors.push(super::violation(
+                span,
+                format!("`{}` {}", error.key, error.problem),
+            ));
         }
         errors.finish_with(self)
+    }
+
+    /// The configuration the runtime will hold: the given values over the defaults.
+    fn to_config(&self) -> BulkheadConfig {
+        let default = BulkheadConfig::DEFAULT;
+        BulkheadConfig {
+            max_concurrent_calls: self
+                .max_concurrent_calls
+                .as_ref()
+                .map_or(default.max_concurrent_calls, |v| ***v),
+            max_queue_size: self
+                .max_queue_size
+                .as_ref()
+                .map_or(default.max_queue_size, |v| ***v),
+            max_wait: self.max_wait.as_ref().map(|v| v.0).or(default.max_wait),
+        }
     }
 
     /// `BulkheadSite::new(name, BulkheadConfig { .. })`: the call site's `static`.

@@ -2,8 +2,9 @@
 
 use darling::FromMeta;
 use darling::util::SpannedValue;
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
+use resilience_config::CircuitBreakerConfig;
 
 use super::invalid;
 use super::literal::{Float, Int};
@@ -33,34 +34,20 @@ pub(crate) struct CircuitBreakerArgs {
     pub(crate) failure_if: Option<syn::Path>,
 }
 
-/// The runtime's limits (`resilience-runtime/src/circuit_breaker/config.rs`).
-const MAX_HALF_OPEN_ALLOWED_CALLS: u32 = (1 << 24) - 1;
-const MAX_WINDOW: u32 = 1 << 20;
-const DEFAULT_WINDOW: u32 = 20;
-
 impl CircuitBreakerArgs {
     pub(crate) fn parse(tokens: TokenStream) -> darling::Result<Self> {
         super::parse_list("circuit_breaker", tokens, KEYS)
     }
 
+    /// The rules about which keys go together are the macro's; the ranges are the config's.
     fn check(self) -> darling::Result<Self> {
         let mut errors = darling::Error::accumulator();
         super::check_name(&self.name, &mut errors);
-        if let Some(max) = &self.max_failures
-            && ***max == 0
-        {
-            errors.push(invalid(max, "`max_failures` must be at least 1"));
-        }
         if let (Some(max), Some(_)) = (&self.max_failures, &self.failure_rate) {
             errors.push(invalid(
                 max,
                 "`max_failures` and `failure_rate` cannot be used together: `max_failures` is the consecutive-failure mode, `failure_rate` the rate mode",
             ));
-        }
-        if let Some(rate) = &self.failure_rate
-            && !(***rate > 0.0 && ***rate <= 1.0)
-        {
-            errors.push(invalid(rate, "`failure_rate` must be in (0, 1]"));
         }
         if self.failure_rate.is_none() {
             for (key, value) in [("window", &self.window), ("min_calls", &self.min_calls)] {
@@ -72,40 +59,52 @@ impl CircuitBreakerArgs {
                 }
             }
         }
-        if let Some(window) = &self.window
-            && !(1..=MAX_WINDOW).contains(&***window)
-        {
-            errors.push(invalid(
-                window,
-                format!("`window` must be in 1 ..= {MAX_WINDOW}"),
-            ));
-        }
-        let window = self
-            .window
-            .as_deref()
-            .map_or(DEFAULT_WINDOW, |window| window.0);
-        if let Some(min_calls) = &self.min_calls
-            && !(1..=window).contains(&***min_calls)
-        {
-            errors.push(invalid(
-                min_calls,
-                format!("`min_calls` must be in 1 ..= window ({window})"),
-            ));
-        }
-        if let Some(timeout) = &self.reset_timeout
-            && timeout.0.is_zero()
-        {
-            errors.push(invalid(timeout, "`reset_timeout` must be more than 0"));
-        }
-        if let Some(calls) = &self.half_open_allowed_calls
-            && !(1..=MAX_HALF_OPEN_ALLOWED_CALLS).contains(&***calls)
-        {
-            errors.push(invalid(
-                calls,
-                format!("`half_open_allowed_calls` must be in 1 ..= {MAX_HALF_OPEN_ALLOWED_CALLS}"),
+        for error in self.to_config().violations() {
+            errors.push(super::violation(
+                self.span_of(error.key),
+                format!("`{}` {}", error.key, error.problem),
             ));
         }
         errors.finish_with(self)
+    }
+
+    /// The configuration the runtime will hold: the given values over the defaults.
+    fn to_config(&self) -> CircuitBreakerConfig {
+        let default = CircuitBreakerConfig::DEFAULT;
+        CircuitBreakerConfig {
+            max_failures: self
+                .max_failures
+                .as_ref()
+                .map_or(default.max_failures, |v| ***v),
+            reset_timeout: self
+                .reset_timeout
+                .as_ref()
+                .map_or(default.reset_timeout, |v| v.0),
+            half_open_allowed_calls: self
+                .half_open_allowed_calls
+                .as_ref()
+                .map_or(default.half_open_allowed_calls, |v| ***v),
+            failure_rate: self
+                .failure_rate
+                .as_ref()
+                .map(|v| ***v)
+                .or(default.failure_rate),
+            window: self.window.as_ref().map_or(default.window, |v| ***v),
+            min_calls: self.min_calls.as_ref().map(|v| ***v).or(default.min_calls),
+        }
+    }
+
+    /// Where the value of `key` was written, if it was.
+    fn span_of(&self, key: &str) -> Option<Span> {
+        match key {
+            "max_failures" => super::span(&self.max_failures),
+            "failure_rate" => super::span(&self.failure_rate),
+            "window" => super::span(&self.window),
+            "min_calls" => super::span(&self.min_calls),
+            "reset_timeout" => super::span(&self.reset_timeout),
+            "half_open_allowed_calls" => super::span(&self.half_open_allowed_calls),
+            _ => None,
+        }
     }
 
     /// `BreakerSite::new(name, CircuitBreakerConfig { .. })`: the call site's `static`.

@@ -1,6 +1,11 @@
 //! The arguments of each attribute: parsed with darling, validated against the contract's
 //! ranges (cross-field rules in darling's `and_then`, so they run only once every field parsed),
 //! turned into the `const` configuration the call site's `static` holds.
+//!
+//! The ranges are not written here: each attribute builds the `resilience-config` struct the
+//! runtime will hold and asks that crate for its violations, so the macro refuses exactly what
+//! the runtime would. Only the rules about how keys are written (a non-empty `name`, keys that
+//! belong to one mode) are the macro's own.
 
 pub(crate) mod bulkhead;
 pub(crate) mod circuit_breaker;
@@ -10,9 +15,12 @@ pub(crate) mod literal;
 pub(crate) mod retry;
 pub(crate) mod timeout;
 
+#[cfg(test)]
+mod agreement;
+
 use darling::ast::NestedMeta;
 use darling::util::SpannedValue;
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 
 use crate::keys::check_keys;
 
@@ -22,6 +30,20 @@ pub(crate) fn invalid<T>(
     message: impl std::fmt::Display,
 ) -> darling::Error {
     syn::Error::new(value.span(), message).into()
+}
+
+/// The compile error for a value `resilience-config` refuses: on `span`, the value of the key
+/// it names, or on the attribute (no span) when that key was left to its default.
+pub(crate) fn violation(span: Option<Span>, message: impl std::fmt::Display) -> darling::Error {
+    match span {
+        Some(span) => syn::Error::new(span, message).into(),
+        None => darling::Error::custom(message),
+    }
+}
+
+/// The span of an optional key's value.
+pub(crate) fn span<T>(value: &Option<SpannedValue<T>>) -> Option<Span> {
+    value.as_ref().map(SpannedValue::span)
 }
 
 /// A policy's `name`: checked non-empty when given.

@@ -1,11 +1,10 @@
 //! `#[retry(...)]` (CONTRACT §2.2).
 
-use std::time::Duration;
-
 use darling::FromMeta;
 use darling::util::SpannedValue;
 use proc_macro2::TokenStream;
 use quote::quote;
+use resilience_config::{Backoff, ConfigError, RetryConfig};
 
 use super::invalid;
 use super::literal::{Float, Int};
@@ -20,18 +19,6 @@ pub(crate) const KEYS: &[&str] = &[
     "max_duration",
     "retry_if",
 ];
-
-const MAX_RETRIES: u32 = 1000;
-const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(100);
-const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(2);
-
-#[derive(Debug, Clone, Copy, FromMeta)]
-#[darling(rename_all = "snake_case")]
-enum Backoff {
-    Exponential,
-    Linear,
-    Fixed,
-}
 
 #[derive(Debug, FromMeta)]
 #[darling(and_then = Self::check)]
@@ -53,57 +40,78 @@ impl RetryArgs {
     fn backoff(&self) -> Option<Backoff> {
         self.backoff
             .as_ref()
-            .and_then(|name| Backoff::from_string(name).ok())
+            .and_then(|name| Backoff::from_name(name))
     }
 
     fn check(self) -> darling::Result<Self> {
         let mut errors = darling::Error::accumulator();
-        if let Some(max) = &self.max_retries
-            && ***max > MAX_RETRIES
-        {
-            errors.push(invalid(
-                max,
-                format!("`max_retries` must be in 0 ..= {MAX_RETRIES}"),
-            ));
-        }
         if let Some(name) = &self.backoff
             && self.backoff().is_none()
         {
+            let names: Vec<String> = Backoff::NAMES
+                .iter()
+                .map(|name| format!("\"{name}\""))
+                .collect();
             errors.push(invalid(
                 name,
                 format!(
-                    "unknown backoff `{}`: expected one of: \"exponential\", \"linear\", \"fixed\"",
-                    name.as_str()
+                    "unknown backoff `{}`: expected one of: {}",
+                    name.as_str(),
+                    names.join(", ")
                 ),
             ));
         }
-        let base = self.base_delay.as_ref().map_or(DEFAULT_BASE_DELAY, |d| d.0);
-        let max = self.max_delay.as_ref().map_or(DEFAULT_MAX_DELAY, |d| d.0);
-        if max < base {
-            let message = format!("`max_delay` ({max:?}) must be at least `base_delay` ({base:?})");
-            match (&self.max_delay, &self.base_delay) {
-                (Some(at), _) => errors.push(invalid(at, message)),
-                (None, Some(at)) => errors.push(invalid(
-                    at,
-                    format!("`base_delay` ({base:?}) is above the default `max_delay` (2s): set `max_delay` to at least {base:?}, or lower `base_delay`"),
-                )),
-                (None, None) => {}
-            }
-        }
-        if let Some(jitter) = &self.jitter_factor
-            && !(0.0..=1.0).contains(&***jitter)
-        {
-            errors.push(invalid(jitter, "`jitter_factor` must be in [0, 1]"));
-        }
-        if let Some(duration) = &self.max_duration
-            && duration.0 <= base
-        {
-            errors.push(invalid(
-                duration,
-                format!("`max_duration` must be more than `base_delay` ({base:?})"),
-            ));
+        for error in self.to_config().violations() {
+            errors.push(self.diagnostic(&error));
         }
         errors.finish_with(self)
+    }
+
+    /// The configuration the runtime will hold: the given values over the defaults.
+    fn to_config(&self) -> RetryConfig {
+        let default = RetryConfig::DEFAULT;
+        RetryConfig {
+            max_retries: self
+                .max_retries
+                .as_ref()
+                .map_or(default.max_retries, |v| ***v),
+            base_delay: self.base_delay.as_ref().map_or(default.base_delay, |v| v.0),
+            max_delay: self.max_delay.as_ref().map_or(default.max_delay, |v| v.0),
+            jitter_factor: self
+                .jitter_factor
+                .as_ref()
+                .map_or(default.jitter_factor, |v| ***v),
+            backoff: self.backoff().unwrap_or(default.backoff),
+            max_duration: self
+                .max_duration
+                .as_ref()
+                .map(|v| v.0)
+                .or(default.max_duration),
+        }
+    }
+
+    /// The compile error for `error`, on the value of its key, or, for a `max_delay` left to
+    /// its default, on the `base_delay` that went above it.
+    fn diagnostic(&self, error: &ConfigError) -> darling::Error {
+        let span = match error.key {
+            "max_retries" => super::span(&self.max_retries),
+            "backoff" => super::span(&self.backoff),
+            "base_delay" => super::span(&self.base_delay),
+            "max_delay" => super::span(&self.max_delay),
+            "jitter_factor" => super::span(&self.jitter_factor),
+            "max_duration" => super::span(&self.max_duration),
+            _ => None,
+        };
+        if let ("max_delay", None, Some(base)) = (error.key, span, &self.base_delay) {
+            let (base_value, max) = (base.0, RetryConfig::DEFAULT.max_delay);
+            return invalid(
+                base,
+                format!(
+                    "`base_delay` ({base_value:?}) is above the default `max_delay` ({max:?}): set `max_delay` to at least {base_value:?}, or lower `base_delay`"
+                ),
+            );
+        }
+        super::violation(span, format!("`{}` {}", error.key, error.problem))
     }
 
     /// `RetryConfig { .. }`: the call site's `static`.

@@ -4,6 +4,7 @@ use darling::FromMeta;
 use darling::ast::NestedMeta;
 use darling::util::SpannedValue;
 use proc_macro2::TokenStream;
+use resilience_config::TimeoutConfig;
 
 use super::invalid;
 use crate::duration::DurationLit;
@@ -40,9 +41,16 @@ impl TimeoutArgs {
                 Named::from_list(&items)?.duration
             }
         };
-        if duration.0.is_zero() {
-            return Err(invalid(&duration, "the timeout must be more than 0"));
+        let config = TimeoutConfig {
+            timeout: duration.0,
+        };
+        let mut errors = darling::Error::accumulator();
+        for error in config.violations() {
+            // The config's only key, `timeout`, is this attribute's one value, whether it was
+            // written `"500ms"` or `duration = "500ms"`.
+            errors.push(invalid(&duration, format!("the timeout {}", error.problem)));
         }
+        errors.finish()?;
         Ok(TimeoutArgs {
             duration: *duration,
         })

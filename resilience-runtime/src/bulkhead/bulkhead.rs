@@ -4,7 +4,7 @@
 
 use crate::sync::{AtomicUsize, Ordering};
 
-use super::config::BulkheadConfig;
+use super::BulkheadConfig;
 use super::slots::Slots;
 use crate::error::{ConfigError, ResilienceError};
 

@@ -4,14 +4,14 @@
 //! - `state.rs`: the pure state machine ([`step`]);
 //! - `bulkhead.rs`: the driver; `slots.rs`: its FIFO semaphore, one compare-and-swap to take or
 //!   give back a slot when nobody waits;
-//! - `config.rs`: [`BulkheadConfig`] and its validation.
+//! - [`BulkheadConfig`] and its validation: in `resilience-config`, which the attribute macros
+//!   call at compile time too; re-exported here.
 
 #[allow(clippy::module_inception)]
 mod bulkhead;
-mod config;
 mod slots;
 pub mod state;
 
 pub use bulkhead::{Bulkhead, BulkheadPermit};
-pub use config::{BulkheadConfig, MAX_CONCURRENT_CALLS};
+pub use resilience_config::bulkhead::{BulkheadConfig, MAX_CONCURRENT_CALLS};
 pub use state::step;

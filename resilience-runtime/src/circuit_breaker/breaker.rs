@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio::time::Instant;
 
-use super::config::CircuitBreakerConfig;
+use super::CircuitBreakerConfig;
 use super::state::{CircuitState, Decision, Event, Limits, Micros, Phase, State, step};
 use super::window::Window;
 use crate::error::{ConfigError, ResilienceError};

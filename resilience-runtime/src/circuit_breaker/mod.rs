@@ -4,13 +4,15 @@
 //! - `state.rs`: the pure state machine ([`step`]), what `specs/CircuitBreaker.tla` describes;
 //! - `window.rs`: the rate mode's lock-free count-based window;
 //! - `breaker.rs`: the driver, the state as one atomic word;
-//! - `config.rs`: [`CircuitBreakerConfig`] and its validation.
+//! - [`CircuitBreakerConfig`] and its validation: in `resilience-config`, which the attribute
+//!   macros call at compile time too; re-exported here.
 
 mod breaker;
-mod config;
 pub mod state;
 mod window;
 
 pub use breaker::{BreakerPermit, CircuitBreaker, CircuitBreakerMetrics};
-pub use config::{CircuitBreakerConfig, MAX_HALF_OPEN_ALLOWED_CALLS, MAX_WINDOW};
+pub use resilience_config::circuit_breaker::{
+    CircuitBreakerConfig, MAX_HALF_OPEN_ALLOWED_CALLS, MAX_WINDOW,
+};
 pub use state::{CircuitState, step};

@@ -1,13 +1,10 @@
 //! Retry (CONTRACT §2.2): runs a failed call again after a backoff delay.
 //!
-//! - `policy.rs`: the pure decision ([`RetryConfig::decide`]) and the backoff arithmetic;
-//! - `config.rs`: [`RetryConfig`], [`Backoff`] and validation.
+//! [`RetryConfig`], [`Backoff`], their validation and the pure decision
+//! ([`RetryConfig::decide`], with the backoff arithmetic) live in `resilience-config`, which the
+//! attribute macros call at compile time too; they are re-exported here.
 //!
 //! The loop that sleeps between attempts is the pipeline's outer layer (`pipeline.rs`), because
 //! every attempt must pass the inner layers again.
 
-mod config;
-mod policy;
-
-pub use config::{Backoff, MAX_RETRIES, RetryConfig};
-pub use policy::RetryDecision;
+pub use resilience_config::retry::{Backoff, MAX_RETRIES, RetryConfig, RetryDecision};

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::config::{Backoff, RetryConfig};
+use super::{Backoff, RetryConfig};
 
 /// What to do after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,37 @@
+//! The configuration of each policy of [`resilience`](https://docs.rs/resilience): the keys of
+//! CONTRACT §2 with their defaults and valid ranges, and the duration syntax of the attributes.
+//!
+//! This is the one definition of each rule. The runtime validates a configuration with it
+//! before building a policy; the attribute macros build the same structs from the literals
+//! they are given and call the same validation at compile time, so a value the runtime would
+//! refuse never compiles and a value it accepts always does. Nothing here may depend on tokio,
+//! a clock or another crate: the proc-macro crate builds it for the host.
+//!
+//! Users depend on `resilience`, which re-exports every type here at the paths its
+//! documentation names.
+//!
+//! - [`circuit_breaker`], [`retry`], [`bulkhead`], [`timeout`]: one module per policy, each with
+//!   its config struct (`DEFAULT`, [`Default`], `violations()`, `validate()`) and its bounds;
+//! - [`duration`]: the duration literals (`"250ms"`, `"1s 500ms"`);
+//! - [`ConfigError`]: a value outside its range, naming the policy and the key.
+
+pub mod bulkhead;
+pub mod circuit_breaker;
+pub mod duration;
+mod error;
+pub mod retry;
+pub mod timeout;
+
+pub use bulkhead::{BulkheadConfig, MAX_CONCURRENT_CALLS};
+pub use circuit_breaker::{CircuitBreakerConfig, MAX_HALF_OPEN_ALLOWED_CALLS, MAX_WINDOW};
+pub use error::ConfigError;
+pub use retry::{Backoff, MAX_RETRIES, RetryConfig, RetryDecision};
+pub use timeout::TimeoutConfig;
+
+/// The first of `violations`, as `validate()` returns it.
+fn first(violations: Vec<ConfigError>) -> Result<(), ConfigError> {
+    match violations.into_iter().next() {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
