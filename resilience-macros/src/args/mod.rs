@@ -10,7 +10,6 @@ pub(crate) mod literal;
 pub(crate) mod retry;
 pub(crate) mod timeout;
 
-use darling::ast::NestedMeta;
 use darling::util::SpannedValue;
 use proc_macro2::TokenStream;
 
@@ -57,7 +56,7 @@ pub(crate) fn parse_list<T: darling::FromMeta>(
     tokens: TokenStream,
     keys: &[&str],
 ) -> darling::Result<T> {
-    let items = NestedMeta::parse_meta_list(tokens)?;
+    let items = literal::parse_meta_list(tokens)?;
     check_keys(attribute, &items, keys)?;
     T::from_list(&items)
 }
