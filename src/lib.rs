@@ -26,6 +26,42 @@
 //!
 //! Semantics (names, defaults, ranges, errors, composition order) are those of the project's
 //! contract; each item's rustdoc states them.
+//!
+//! # Requires tokio
+//!
+//! The attributes, the programmatic API and [`discovery`] run on tokio: call them inside a
+//! tokio runtime whose timer is enabled. All their timing (backoff, timeouts, `max_wait`,
+//! `reset_timeout`) goes through `tokio::time`: outside a runtime, or on one without its timer,
+//! the first timer (a timeout, a retry's backoff) panics. This crate turns on the tokio features
+//! it uses itself (`time` and `sync`; `rt` and `net` for discovery's health checks and
+//! [`ServiceClient`]); your own tokio dependency needs what starts the runtime: `macros` and
+//! `rt-multi-thread` for `#[tokio::main]` (or `rt` for `flavor = "current_thread"`), and
+//! `test-util` in dev-dependencies for the paused clock. A runtime built by hand needs
+//! `enable_time()` (`enable_all()` with discovery, whose HTTP and TCP checks use tokio's I/O
+//! driver too).
+//!
+//! Tests run exactly and instantly on tokio's paused clock: under
+//! `#[tokio::test(start_paused = true)]` backoffs, timeouts, `max_wait` and `reset_timeout`
+//! elapse as soon as every task waits, with no real sleeping.
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilience::{ResilienceError, timeout};
+//!
+//! #[timeout("500ms")]
+//! async fn slow() -> Result<(), ResilienceError> {
+//!     tokio::time::sleep(Duration::from_secs(60)).await;
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! // In a test: #[tokio::test(start_paused = true)]. The minute never passes in real time.
+//! let started = tokio::time::Instant::now();
+//! assert!(matches!(slow().await, Err(ResilienceError::Timeout { .. })));
+//! assert_eq!(started.elapsed(), Duration::from_millis(500));
+//! # }
+//! ```
 
 pub use resilience_discovery as discovery;
 pub use resilience_discovery::{

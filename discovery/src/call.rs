@@ -81,10 +81,24 @@ impl DiscoverSite {
 ///
 /// Fixed size and allocation-free: it remembers the last [`CAPACITY`](Self::CAPACITY) failed
 /// instances (a call that failed on more instances than that may come back to the oldest).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct FailedInstances {
     slots: [Option<Arc<Endpoint>>; FailedInstances::CAPACITY],
     next: usize,
+}
+
+/// The ids of the instances remembered (each endpoint's whole state would drown them).
+impl std::fmt::Debug for FailedInstances {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(
+                self.slots
+                    .iter()
+                    .flatten()
+                    .map(|endpoint| &endpoint.instance().id),
+            )
+            .finish()
+    }
 }
 
 impl FailedInstances {
@@ -233,6 +247,15 @@ mod tests {
         assert!(call.finish(Err::<(), _>("down")).is_err());
         assert_eq!(failed.len(), 1);
         assert!(InstanceCall::begin(&discovery, &route, &mut failed).is_ok());
+    }
+
+    #[test]
+    fn debug_of_the_failed_instances_lists_their_ids() {
+        let discovery = discovery_with(&["a"], "svc");
+        let mut failed = FailedInstances::new();
+        failed.insert(&discovery.endpoints("svc")[0]);
+        let debug = format!("{failed:?}");
+        assert_eq!(debug, r#"[InstanceId { service: "svc", id: "a" }]"#);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One registered instance with its live state: health, ejection, in-flight calls and latency.
 //! Everything that changes per call is an atomic, so picks and reports take no lock.
 
+use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -20,7 +21,6 @@ pub(crate) const DECAY: Duration = Duration::from_secs(10);
 /// after the `Arc`'s counts (which a pick also touches), so a candidate costs one or two cache
 /// lines whatever the size of the instance's metadata. (Aligning the struct to a line would
 /// push it a whole line away from those counts.)
-#[derive(Debug)]
 #[repr(C)]
 pub struct Endpoint {
     in_flight: AtomicU32,
@@ -234,6 +234,43 @@ impl Endpoint {
     }
 }
 
+/// The values the atomics hold, as they read (the latency estimate is stored as `f64` bits,
+/// instants as nanoseconds since the endpoint was created): what a reader of a log needs.
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let since_creation = |nanos: u64| Duration::from_nanos(nanos);
+        let readmitted_at = match self.readmitted_at.load(Ordering::Relaxed) {
+            0 => None,
+            nanos => Some(since_creation(nanos)),
+        };
+        f.debug_struct("Endpoint")
+            .field("instance", &self.instance)
+            .field("base_url", &self.base_url)
+            .field("weight", &self.weight)
+            .field("in_flight", &self.in_flight())
+            .field(
+                "service_in_flight",
+                &self.service_load.load(Ordering::Relaxed),
+            )
+            .field("latency_estimate", &self.latency_estimate())
+            .field(
+                "latency_sampled_at",
+                &since_creation(self.ewma_stamp.load(Ordering::Relaxed)),
+            )
+            .field("healthy", &self.is_healthy())
+            .field("ejected", &self.is_ejected())
+            .field("on_probation", &self.on_probation.load(Ordering::Relaxed))
+            .field(
+                "consecutive_failures",
+                &self.consecutive_failures.load(Ordering::Relaxed),
+            )
+            .field("times_ejected", &self.times_ejected.load(Ordering::Relaxed))
+            .field("readmitted_at", &readmitted_at)
+            .field("attributes", &self.attributes)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A duration in whole nanoseconds, saturating (584 years); cheaper than `as_nanos`' `u128`.
 #[inline]
 fn nanos(duration: Duration) -> u64 {
@@ -278,6 +315,35 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         self.endpoint.in_flight.fetch_sub(1, Ordering::AcqRel);
         self.endpoint.service_load.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn endpoint() -> Arc<Endpoint> {
+        let instance = Instance::new("prices", "a", "127.0.0.1", 8081);
+        let attributes = instance.attributes().unwrap();
+        Endpoint::new(instance, attributes, Arc::new(AtomicU32::new(0)))
+    }
+
+    #[test]
+    fn debug_shows_the_latency_estimate_as_a_duration_not_as_f64_bits() {
+        let endpoint = endpoint();
+        endpoint.observe_latency(Duration::from_millis(50), Instant::now());
+        let _call = endpoint.begin();
+        let debug = format!("{endpoint:?}");
+        assert!(debug.contains("latency_estimate: 50ms"), "{debug}");
+        let bits = (50_000_000_f64).to_bits().to_string();
+        assert!(!debug.contains(&bits), "raw f64 bits in {debug}");
+        assert!(debug.contains("in_flight: 1"), "{debug}");
+        assert!(debug.contains("service_in_flight: 1"), "{debug}");
+        assert!(debug.contains("healthy: true"), "{debug}");
+        assert!(
+            debug.contains(r#"base_url: "http://127.0.0.1:8081""#),
+            "{debug}"
+        );
     }
 }
 

@@ -101,7 +101,7 @@ pub(crate) struct DiscoverArgs {
 
 impl DiscoverArgs {
     pub(crate) fn parse(tokens: TokenStream) -> darling::Result<Self> {
-        let items = NestedMeta::parse_meta_list(tokens)?;
+        let items = super::literal::parse_meta_list(tokens)?;
         let (positional, keyed) = match items.split_first() {
             Some((NestedMeta::Lit(syn::Lit::Str(service)), rest)) => (Some(service), rest),
             Some((NestedMeta::Lit(other), _)) => {

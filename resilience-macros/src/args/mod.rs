@@ -18,7 +18,6 @@ pub(crate) mod timeout;
 #[cfg(test)]
 mod agreement;
 
-use darling::ast::NestedMeta;
 use darling::util::SpannedValue;
 use proc_macro2::{Span, TokenStream};
 
@@ -79,7 +78,7 @@ pub(crate) fn parse_list<T: darling::FromMeta>(
     tokens: TokenStream,
     keys: &[&str],
 ) -> darling::Result<T> {
-    let items = NestedMeta::parse_meta_list(tokens)?;
+    let items = literal::parse_meta_list(tokens)?;
     check_keys(attribute, &items, keys)?;
     T::from_list(&items)
 }

@@ -1,7 +1,6 @@
 //! `#[timeout("500ms")]` or `#[timeout(duration = "500ms")]` (CONTRACT §2.3).
 
 use darling::FromMeta;
-use darling::ast::NestedMeta;
 use darling::util::SpannedValue;
 use proc_macro2::TokenStream;
 use resilience_config::TimeoutConfig;
@@ -24,7 +23,7 @@ pub(crate) struct TimeoutArgs {
 
 impl TimeoutArgs {
     pub(crate) fn parse(tokens: TokenStream) -> darling::Result<Self> {
-        let items = NestedMeta::parse_meta_list(tokens)?;
+        let items = super::literal::parse_meta_list(tokens)?;
         let duration = match items.as_slice() {
             [] => {
                 return Err(darling::Error::custom(
