@@ -61,6 +61,32 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The rule for every policy name, as the attributes apply it: not empty, and not only
+/// whitespace (Unicode's). Anything else is kept exactly as written.
+pub(crate) fn validate_name(policy: &'static str, name: &str) -> Result<(), ConfigError> {
+    validate_name_part(policy, "name", name)
+}
+
+/// [`validate_name`] of a part of a name (the facade's `service` and `operation`), reported
+/// under `key`.
+pub(crate) fn validate_name_part(
+    policy: &'static str,
+    key: &'static str,
+    name: &str,
+) -> Result<(), ConfigError> {
+    if name.is_empty() {
+        return Err(ConfigError::new(policy, key, "must not be empty"));
+    }
+    if name.trim().is_empty() {
+        return Err(ConfigError::new(
+            policy,
+            key,
+            "must contain a character other than whitespace",
+        ));
+    }
+    Ok(())
+}
+
 /// The registration rule shared by breakers and bulkheads: first use creates; a later use with
 /// another configuration keeps the first one and warns.
 fn get_or_register<P, C: PartialEq + std::fmt::Debug>(
@@ -134,11 +160,15 @@ impl Registry {
 
     /// The breaker named `name`, registered with `config` on first use. A name already
     /// registered with another configuration keeps the first and logs a warning.
+    ///
+    /// An empty or all-whitespace `name` is a [`ConfigError`] with key `name` (the attributes
+    /// refuse it at compile time); nothing is registered.
     pub fn circuit_breaker_or_register(
         &self,
         name: &str,
         config: &CircuitBreakerConfig,
     ) -> Result<Arc<CircuitBreaker>, ConfigError> {
+        validate_name("circuit_breaker", name)?;
         config.validate()?;
         get_or_register(
             &self.breakers,
@@ -150,13 +180,14 @@ impl Registry {
         )
     }
 
-    /// The bulkhead named `name`, registered with `config` on first use (same rule as
-    /// [`circuit_breaker_or_register`](Self::circuit_breaker_or_register)).
+    /// The bulkhead named `name`, registered with `config` on first use (same rules, names
+    /// included, as [`circuit_breaker_or_register`](Self::circuit_breaker_or_register)).
     pub fn bulkhead_or_register(
         &self,
         name: &str,
         config: &BulkheadConfig,
     ) -> Result<Arc<Bulkhead>, ConfigError> {
+        validate_name("bulkhead", name)?;
         config.validate()?;
         get_or_register(
             &self.bulkheads,

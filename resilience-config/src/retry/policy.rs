@@ -16,25 +16,36 @@ pub enum RetryDecision {
 }
 
 impl RetryConfig {
-    /// The nominal delay before retry `n` (1-based), before jitter and cap.
+    /// The nominal delay before retry `n` (1-based), before jitter and cap. Saturates at
+    /// `Duration::MAX` (base·2^(n−1) for n = 1000 is no overflow, only a very long delay).
     pub fn nominal_delay(&self, n: u32) -> Duration {
         match self.backoff {
             Backoff::Fixed => self.base_delay,
             Backoff::Linear => self.base_delay.saturating_mul(n),
-            Backoff::Exponential => {
-                let factor = 1u32.checked_shl(n.saturating_sub(1)).unwrap_or(u32::MAX);
-                self.base_delay.saturating_mul(factor)
-            }
+            Backoff::Exponential => times_power_of_two(self.base_delay, n.saturating_sub(1)),
         }
     }
 
     /// The delay before retry `n`: min(nominal, `max_delay`) × (1 − j + 2j·unit), capped at
     /// `max_delay`. Jitter applies to the capped delay, so once the backoff has reached
     /// `max_delay` the retries still spread out below it instead of all firing at the cap.
+    ///
+    /// Never panics: a product past `Duration::MAX` is `max_delay`, and a `unit` outside
+    /// [0, 1] (NaN included) is taken as the nearest end (NaN as 0.5, no jitter).
     pub fn delay(&self, n: u32, unit: f64) -> Duration {
         let nominal = self.nominal_delay(n).min(self.max_delay);
-        let factor = 1.0 - self.jitter_factor + 2.0 * self.jitter_factor * unit.clamp(0.0, 1.0);
-        nominal.mul_f64(factor).min(self.max_delay)
+        let unit = if unit.is_nan() {
+            0.5
+        } else {
+            unit.clamp(0.0, 1.0)
+        };
+        let factor = 1.0 - self.jitter_factor + 2.0 * self.jitter_factor * unit;
+        if factor == 1.0 {
+            return nominal;
+        }
+        // `Duration::mul_f64` panics on overflow (`Duration::MAX` × 1.5); this saturates.
+        Duration::try_from_secs_f64(nominal.as_secs_f64() * factor)
+            .map_or(self.max_delay, |delay| delay.min(self.max_delay))
     }
 
     /// The decision after a failed attempt.
@@ -57,6 +68,22 @@ impl RetryConfig {
             Some(max) if elapsed.saturating_add(delay) >= max => RetryDecision::GiveUp,
             _ => RetryDecision::RetryAfter(delay),
         }
+    }
+}
+
+/// `duration` × 2^`exponent`, saturating at `Duration::MAX`.
+fn times_power_of_two(duration: Duration, exponent: u32) -> Duration {
+    let nanos = duration.as_nanos();
+    if nanos == 0 {
+        return Duration::ZERO;
+    }
+    if exponent >= nanos.leading_zeros() {
+        return Duration::MAX;
+    }
+    let nanos = nanos << exponent;
+    match u64::try_from(nanos / 1_000_000_000) {
+        Ok(secs) => Duration::new(secs, (nanos % 1_000_000_000) as u32),
+        Err(_) => Duration::MAX,
     }
 }
 
@@ -108,6 +135,41 @@ mod tests {
             ..config(Backoff::Fixed)
         };
         assert_eq!(capped.delay(1, 1.0), Duration::from_millis(120));
+    }
+
+    #[test]
+    fn times_power_of_two_is_exact_then_saturates() {
+        let second = Duration::from_secs(1);
+        assert_eq!(times_power_of_two(second, 0), second);
+        assert_eq!(times_power_of_two(second, 10), Duration::from_secs(1024));
+        assert_eq!(
+            times_power_of_two(Duration::from_nanos(3), 40),
+            Duration::from_nanos(3 << 40)
+        );
+        assert_eq!(times_power_of_two(second, 64), Duration::MAX);
+        assert_eq!(times_power_of_two(second, u32::MAX), Duration::MAX);
+        assert_eq!(times_power_of_two(Duration::MAX, 1), Duration::MAX);
+        assert_eq!(times_power_of_two(Duration::ZERO, u32::MAX), Duration::ZERO);
+    }
+
+    #[test]
+    fn delays_at_duration_max_saturate_instead_of_panicking() {
+        for backoff in [Backoff::Exponential, Backoff::Linear, Backoff::Fixed] {
+            let c = RetryConfig {
+                base_delay: Duration::MAX,
+                max_delay: Duration::MAX,
+                jitter_factor: 1.0,
+                backoff,
+                ..RetryConfig::DEFAULT
+            };
+            for unit in [0.0, 0.5, 1.0, f64::NAN] {
+                for n in [1, 2, 1000, u32::MAX] {
+                    assert!(c.delay(n, unit) <= Duration::MAX);
+                }
+            }
+            assert_eq!(c.delay(1, 1.0), Duration::MAX);
+            assert_eq!(c.delay(1, 0.0), Duration::ZERO);
+        }
     }
 
     #[test]

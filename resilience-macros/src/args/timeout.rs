@@ -1,6 +1,7 @@
 //! `#[timeout("500ms")]` or `#[timeout(duration = "500ms")]` (CONTRACT §2.3).
 
 use darling::FromMeta;
+use darling::ast::NestedMeta;
 use darling::util::SpannedValue;
 use proc_macro2::TokenStream;
 use resilience_config::TimeoutConfig;

@@ -33,9 +33,11 @@ impl Drop for BulkheadPermit<'_> {
 impl Bulkhead {
     /// An empty bulkhead; fails when `config` is out of the contract's ranges.
     pub fn new(name: impl Into<String>, config: BulkheadConfig) -> Result<Self, ConfigError> {
+        let name = name.into();
+        crate::registry::validate_name("bulkhead", &name)?;
         config.validate()?;
         Ok(Bulkhead {
-            name: name.into(),
+            name,
             slots: Slots::new(config.max_concurrent_calls),
             queued: AtomicUsize::new(0),
             config,

@@ -1,6 +1,17 @@
 //! The async-free driver: the state word as one `AtomicU64`, moved by [`step`] in a
 //! compare-and-swap loop. Admission in Closed and a success in Closed with no failure pending are
 //! single loads: the fast paths below return exactly what `step` would (debug builds check it).
+//!
+//! The word's epoch has 14 bits and wraps every 16,384 transitions. Beside the word, the breaker
+//! keeps `transitions`, the full count, published after each transition and read only off the
+//! fast paths: a half-open trial's permit carries the full count of its phase, and its outcome
+//! or cancellation applies only while that phase lasts, so a trial held across a wrap cannot
+//! free or settle a newer trial's slot. A permit admitted in Closed cannot count in a HalfOpen
+//! phase (HalfOpen admits only trials). What a wrap can still alias is a permit admitted in
+//! Closed, held across 16,384 transitions, reporting in a Closed phase of the same epoch: it
+//! counts there like an outcome of that phase (a failure toward the threshold, a success
+//! resetting the count). Ruling that out would put a second load on the closed fast paths,
+//! which stay one load each.
 
 use crate::striped::StripedCounter;
 use crate::sync::{AtomicU64, Ordering};
@@ -11,7 +22,7 @@ use arc_swap::ArcSwap;
 use tokio::time::Instant;
 
 use super::CircuitBreakerConfig;
-use super::state::{CircuitState, Decision, Event, Limits, Micros, Phase, State, step};
+use super::state::{CircuitState, Decision, EPOCH_BITS, Event, Limits, Micros, Phase, State, step};
 use super::window::Window;
 use crate::error::{ConfigError, ResilienceError};
 
@@ -35,6 +46,10 @@ pub struct CircuitBreaker {
     config: CircuitBreakerConfig,
     limits: Limits,
     word: AtomicU64,
+    /// Transitions so far, full width (the word's epoch is this modulo 2^14). Published with
+    /// `fetch_max` right after each transition, so it lags only by transitions whose threads are
+    /// between their compare-and-swap and that `fetch_max`; see [`widen`].
+    transitions: AtomicU64,
     window: Option<RateWindow>,
     origin: Instant,
     counters: Counters,
@@ -77,11 +92,20 @@ impl std::fmt::Debug for CircuitBreaker {
 
 impl CircuitBreaker {
     /// A closed breaker; fails when `config` is out of the contract's ranges.
+    ///
+    /// The state machine counts time in whole microseconds: a `reset_timeout` with a fraction of
+    /// a microsecond is rounded UP (1 ns waits 1 µs), never down to an instant trial. A
+    /// `reset_timeout` too long for the clock (`Duration::MAX`) keeps the breaker open until
+    /// [`reset`](Self::reset), like [`force_open`](Self::force_open).
+    ///
+    /// A `name` that is empty or only whitespace is refused (key `name`), as the attributes do.
     pub fn new(name: impl Into<String>, config: CircuitBreakerConfig) -> Result<Self, ConfigError> {
+        let name = name.into();
+        crate::registry::validate_name("circuit_breaker", &name)?;
         config.validate()?;
         let limits = Limits {
             max_failures: config.failure_rate.is_none().then_some(config.max_failures),
-            reset_timeout: u64::try_from(config.reset_timeout.as_micros()).unwrap_or(u64::MAX),
+            reset_timeout: micros_rounded_up(config.reset_timeout),
             half_open_allowed_calls: config.half_open_allowed_calls,
         };
         let window = config.failure_rate.map(|rate| RateWindow {
@@ -94,10 +118,11 @@ impl CircuitBreaker {
             }),
         });
         Ok(CircuitBreaker {
-            name: name.into(),
+            name,
             config,
             limits,
             word: AtomicU64::new(State::INITIAL.encode()),
+            transitions: AtomicU64::new(u64::from(State::INITIAL.epoch)),
             window,
             origin: Instant::now(),
             counters: Counters::default(),
@@ -174,7 +199,7 @@ impl CircuitBreaker {
                     trial: false
                 }
             );
-            return Some(BreakerPermit::new(self, state.epoch, false));
+            return Some(BreakerPermit::new(self, state.epoch, None));
         }
         self.admit_slow()
     }
@@ -182,7 +207,12 @@ impl CircuitBreaker {
     #[cold]
     fn admit_slow(&self) -> Option<BreakerPermit<'_>> {
         match self.apply(Event::Acquire) {
-            Decision::Admitted { epoch, trial } => Some(BreakerPermit::new(self, epoch, trial)),
+            Decision::Admitted { epoch, trial } => Some(BreakerPermit::new(
+                self,
+                epoch,
+                // The transition into HalfOpen, if this admission made it, is published by now.
+                trial.then(|| widen(self.transitions.load(Ordering::Acquire), epoch)),
+            )),
             _ => {
                 self.counters.rejected.fetch_add(1, Ordering::Relaxed);
                 None
@@ -214,10 +244,21 @@ impl CircuitBreaker {
 
     /// Applies `event` with a compare-and-swap loop; the one place the word changes.
     fn apply(&self, event: Event) -> Decision {
+        self.apply_for(event, None)
+    }
+
+    /// [`apply`](Self::apply) of the outcome or cancellation of the permit with `ticket`:
+    /// ignored unless the permit belongs to the current phase (see the module doc).
+    fn apply_for(&self, event: Event, ticket: Option<u64>) -> Decision {
         let now = self.now();
         let mut current = self.word.load(Ordering::Acquire);
         loop {
             let state = State::decode(current);
+            if let Some(ticket) = ticket
+                && !self.is_current(ticket, state)
+            {
+                return Decision::Ignored;
+            }
             let (next, decision) = step(state, event, &self.limits, now);
             if next == state {
                 return decision;
@@ -242,10 +283,29 @@ impl CircuitBreaker {
         }
     }
 
+    /// Whether the permit with `ticket` was admitted in the phase of `state`.
+    fn is_current(&self, ticket: u64, state: State) -> bool {
+        if u64::from(state.epoch) != ticket & EPOCH_TICKET_MASK {
+            return false;
+        }
+        let half_open = matches!(state.phase, Phase::HalfOpen { .. });
+        if ticket & TRIAL == 0 {
+            // HalfOpen admits only trials: a permit from Closed with this epoch is from a
+            // phase 16,384 transitions ago.
+            return !half_open;
+        }
+        half_open
+            && widen(self.transitions.load(Ordering::Acquire), state.epoch) & GENERATION_MASK
+                == ticket >> GENERATION_SHIFT
+    }
+
     fn on_transition(&self, from: State, to: State) {
         if from.epoch == to.epoch {
             return;
         }
+        let published = self.transitions.load(Ordering::Acquire);
+        self.transitions
+            .fetch_max(widen(published, to.epoch), Ordering::AcqRel);
         if let Some(window) = &self.window {
             // A fresh window for the new epoch, never a clear of one a racing `record` may be
             // writing to.
@@ -273,48 +333,55 @@ impl CircuitBreaker {
 
     /// Records an outcome. The common case, a success in Closed with no failure pending,
     /// changes nothing but the count and is inlined into the caller; the rest is not.
+    ///
+    /// `ticket` is the permit's: for a permit admitted in Closed, exactly its epoch, so the
+    /// fast path compares one word as before; a trial's ticket never matches it.
     #[inline(always)]
-    fn record(&self, epoch: u16, failed: bool) {
+    fn record(&self, ticket: u64, failed: bool) {
         if !failed && self.window.is_none() {
             self.counters.successful.increment();
             let state = self.load();
-            if state.epoch == epoch && state.phase == (Phase::Closed { failures: 0 }) {
+            if u64::from(state.epoch) == ticket && state.phase == (Phase::Closed { failures: 0 }) {
                 return; // `step` would leave the state as it is.
             }
-            return self.record_slow(state, epoch, false);
+            return self.record_slow(state, ticket, false);
         }
-        self.record_counted(epoch, failed);
+        self.record_counted(ticket, failed);
     }
 
     /// [`record`](Self::record) of a failure, or of any outcome in rate mode.
     #[inline(never)]
-    fn record_counted(&self, epoch: u16, failed: bool) {
+    fn record_counted(&self, ticket: u64, failed: bool) {
         if failed {
             self.counters.failed.fetch_add(1, Ordering::Relaxed);
         } else {
             self.counters.successful.increment();
         }
-        self.record_slow(self.load(), epoch, failed);
+        self.record_slow(self.load(), ticket, failed);
     }
 
     /// The outcome, already counted, against the state `state` it was read in.
     #[inline(never)]
-    fn record_slow(&self, state: State, epoch: u16, failed: bool) {
-        if let (Some(window), Phase::Closed { .. }) = (&self.window, state.phase) {
-            let current = window.current.load();
-            if state.epoch == epoch && current.epoch == epoch && current.window.record(failed) {
-                self.apply(Event::Trip { epoch });
+    fn record_slow(&self, state: State, ticket: u64, failed: bool) {
+        let epoch = ticket as u16;
+        if ticket & TRIAL == 0 {
+            if let (Some(window), Phase::Closed { .. }) = (&self.window, state.phase) {
+                let current = window.current.load();
+                if state.epoch == epoch && current.epoch == epoch && current.window.record(failed) {
+                    self.apply_for(Event::Trip { epoch }, Some(ticket));
+                }
+                return;
             }
-            return;
+            if !failed && state.epoch == epoch && state.phase == (Phase::Closed { failures: 0 }) {
+                return; // `step` would leave the state as it is.
+            }
         }
-        if !failed && state.epoch == epoch && state.phase == (Phase::Closed { failures: 0 }) {
-            return; // `step` would leave the state as it is.
-        }
-        self.apply(if failed {
+        let event = if failed {
             Event::Failure { epoch }
         } else {
             Event::Success { epoch }
-        });
+        };
+        self.apply_for(event, Some(ticket));
     }
 }
 
@@ -326,27 +393,58 @@ impl CircuitBreaker {
 #[derive(Debug)]
 pub struct BreakerPermit<'a> {
     breaker: &'a CircuitBreaker,
-    /// The epoch it was admitted in (low 16 bits) and whether it holds a trial slot
-    /// ([`TRIAL`]): one word, so that storing it into a future and reading it back are
-    /// accesses of one size, which the CPU forwards (mixed sizes stall).
+    /// The epoch it was admitted in (low 16 bits), whether it holds a trial slot ([`TRIAL`])
+    /// and, for a trial, the full count of transitions of its phase (from bit
+    /// [`GENERATION_SHIFT`]): one word, so that storing it into a future and reading it back are
+    /// accesses of one size, which the CPU forwards (mixed sizes stall). A permit admitted in
+    /// Closed has only its epoch.
     ticket: u64,
 }
 
+/// The `ticket` bits of the epoch.
+const EPOCH_TICKET_MASK: u64 = 0xffff;
 /// The `ticket` bit of a half-open trial.
 const TRIAL: u64 = 1 << 16;
+/// Where a trial's ticket keeps the full count of transitions (its low 47 bits: 1.4 · 10^14
+/// transitions before that wraps in turn).
+const GENERATION_SHIFT: u32 = 17;
+const GENERATION_MASK: u64 = u64::MAX >> GENERATION_SHIFT;
+
+/// The full count of transitions whose low bits are `epoch`, nearest to `published` (a recent
+/// value of `transitions`). Exact while `published` is within 8,192 transitions of it, i.e.
+/// unless 8,192 transitions happen between a thread's read of the word and its read of
+/// `transitions` (a few instructions apart), or 8,192 threads stall between their
+/// compare-and-swap and their publication.
+fn widen(published: u64, epoch: u16) -> u64 {
+    const PERIOD: u64 = 1 << EPOCH_BITS;
+    const HALF: u64 = PERIOD / 2;
+    let candidate = (published & !(PERIOD - 1)) | (u64::from(epoch) & (PERIOD - 1));
+    if candidate > published.saturating_add(HALF) && candidate >= PERIOD {
+        candidate - PERIOD
+    } else if candidate.saturating_add(HALF) < published {
+        candidate.saturating_add(PERIOD)
+    } else {
+        candidate
+    }
+}
+
+/// `duration` in whole microseconds, rounded up, saturating at `u64::MAX`.
+fn micros_rounded_up(duration: std::time::Duration) -> Micros {
+    u64::try_from(duration.as_nanos().div_ceil(1_000)).unwrap_or(Micros::MAX)
+}
 
 impl BreakerPermit<'_> {
     /// The call succeeded (or failed in a way that does not count).
     #[inline]
     pub fn success(self) {
-        self.breaker.record(self.epoch(), false);
+        self.breaker.record(self.ticket, false);
         std::mem::forget(self);
     }
 
     /// The call failed.
     #[inline]
     pub fn failure(self) {
-        self.breaker.record(self.epoch(), true);
+        self.breaker.record(self.ticket, true);
         std::mem::forget(self);
     }
 
@@ -361,7 +459,8 @@ impl BreakerPermit<'_> {
     #[inline(always)]
     pub fn settle(&mut self, failed: Option<bool>) {
         if let Some(failed) = failed {
-            self.breaker.record(self.epoch(), failed);
+            self.breaker.record(self.ticket, failed);
+            // Settled: the drop has nothing to cancel.
             self.ticket &= !TRIAL;
         }
     }
@@ -371,15 +470,13 @@ impl BreakerPermit<'_> {
         self.ticket & TRIAL != 0
     }
 
-    fn new(breaker: &CircuitBreaker, epoch: u16, trial: bool) -> BreakerPermit<'_> {
+    /// A permit of `epoch`; `trial` is the full count of transitions of a trial's phase.
+    fn new(breaker: &CircuitBreaker, epoch: u16, trial: Option<u64>) -> BreakerPermit<'_> {
+        let trial = trial.map_or(0, |generation| TRIAL | generation << GENERATION_SHIFT);
         BreakerPermit {
             breaker,
-            ticket: u64::from(epoch) | if trial { TRIAL } else { 0 },
+            ticket: u64::from(epoch) | trial,
         }
-    }
-
-    fn epoch(&self) -> u16 {
-        self.ticket as u16
     }
 }
 
@@ -387,9 +484,31 @@ impl Drop for BreakerPermit<'_> {
     #[inline]
     fn drop(&mut self) {
         if self.is_trial() {
-            self.breaker.apply(Event::Cancel {
-                epoch: self.epoch(),
-            });
+            self.breaker.apply_for(
+                Event::Cancel {
+                    epoch: self.ticket as u16,
+                },
+                Some(self.ticket),
+            );
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::widen;
+
+    #[test]
+    fn widen_recovers_the_full_count_near_the_published_one() {
+        const PERIOD: u64 = 1 << super::EPOCH_BITS;
+        for full in [0, 1, PERIOD - 1, PERIOD, 5 * PERIOD + 3, u64::MAX / 2] {
+            let epoch = (full % PERIOD) as u16;
+            for published in [full.saturating_sub(8_000), full, full.saturating_add(8_000)] {
+                assert_eq!(widen(published, epoch), full, "{full} from {published}");
+            }
+        }
+        // Near the ends nothing wraps or panics.
+        assert_eq!(widen(0, (PERIOD - 1) as u16), PERIOD - 1);
+        let _ = widen(u64::MAX, 0);
     }
 }

@@ -28,7 +28,8 @@ pub enum Phase {
         /// Failures in a row since the last success or transition.
         failures: u32,
     },
-    /// Rejecting until `until` (`FOREVER` after `force_open`).
+    /// Rejecting until `until` ([`FOREVER`] after `force_open`, or when the reset timeout
+    /// reaches past the end of `Micros`).
     Open {
         /// When the next call may become a half-open trial.
         until: Micros,
@@ -44,6 +45,11 @@ pub enum Phase {
 
 /// The breaker's whole state: the phase plus an epoch that changes on every transition, so an
 /// outcome reported by a call admitted in an earlier phase is recognised and ignored.
+///
+/// The epoch has 14 bits (it shares the word with the phase), so it comes back every 16,384
+/// transitions. The driver keeps the full count of transitions beside the word and checks it on
+/// the trial path (`breaker.rs`), so a permit held across a wrap cannot free or settle a newer
+/// half-open phase's trial slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct State {
     /// Transition counter, modulo 2^14.
@@ -112,10 +118,12 @@ pub struct Limits {
     pub half_open_allowed_calls: u32,
 }
 
-/// An `until` that is never reached: the breaker stays open until `reset()`.
-pub const FOREVER: Micros = PAYLOAD_MASK;
+/// An `until` that is never reached: the breaker stays open until `reset()`. Deadlines
+/// saturate to it: `now + reset_timeout` past `u64::MAX` µs (584,000 years) is forever.
+pub const FOREVER: Micros = Micros::MAX;
 
-const EPOCH_BITS: u32 = 14;
+/// Bits of [`State::epoch`] in the word.
+pub const EPOCH_BITS: u32 = 14;
 const EPOCH_MASK: u64 = (1 << EPOCH_BITS) - 1;
 const PAYLOAD_BITS: u32 = 48;
 const PAYLOAD_MASK: u64 = (1 << PAYLOAD_BITS) - 1;
@@ -124,6 +132,57 @@ const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 const TAG_CLOSED: u64 = 0;
 const TAG_OPEN: u64 = 1;
 const TAG_HALF_OPEN: u64 = 2;
+/// Open deadlines below this (2^47 µs, 4.4 years of a breaker's life) are stored exactly.
+const EXACT_UNTIL: u64 = 1 << 47;
+/// Later deadlines keep this many significant bits (the top one implicit), rounded up.
+const MANTISSA_BITS: u32 = 42;
+const MANTISSA_MASK: u64 = (1 << MANTISSA_BITS) - 1;
+const SHIFT_MASK: u64 = 0b1_1111;
+
+/// An Open deadline as the word's 48-bit payload: exact below [`EXACT_UNTIL`]; above it a
+/// float (flag bit 47, 5-bit shift, 42-bit mantissa under an implicit leading 1) rounded UP, so
+/// a breaker past 4.4 years of age keeps each deadline to 43 significant bits (late by at most
+/// 2^-42 of its age, 128 µs at 20 years) and never lets a trial in early. [`FOREVER`] is the
+/// all-ones payload.
+fn encode_until(until: Micros) -> u64 {
+    if until < EXACT_UNTIL {
+        return until;
+    }
+    if until == FOREVER {
+        return PAYLOAD_MASK;
+    }
+    let mut shift = (u64::BITS - until.leading_zeros()) - (MANTISSA_BITS + 1);
+    let mut mantissa = until.div_ceil(1 << shift);
+    if mantissa >> (MANTISSA_BITS + 1) != 0 {
+        // Rounding up carried into a new bit.
+        shift += 1;
+        mantissa >>= 1;
+    }
+    if u64::from(shift) > SHIFT_MASK
+        || mantissa
+            .checked_shl(shift)
+            .is_none_or(|v| v >> shift != mantissa)
+    {
+        return PAYLOAD_MASK; // rounded past `u64::MAX`: forever
+    }
+    EXACT_UNTIL | u64::from(shift) << MANTISSA_BITS | (mantissa & MANTISSA_MASK)
+}
+
+/// The inverse of [`encode_until`] (exact on what it produces).
+fn decode_until(payload: u64) -> Micros {
+    if payload < EXACT_UNTIL {
+        return payload;
+    }
+    if payload == PAYLOAD_MASK {
+        return FOREVER;
+    }
+    let shift = ((payload >> MANTISSA_BITS) & SHIFT_MASK) as u32;
+    let mantissa = (payload & MANTISSA_MASK) | 1 << MANTISSA_BITS;
+    match mantissa.checked_shl(shift) {
+        Some(until) if until >> shift == mantissa => until,
+        _ => FOREVER,
+    }
+}
 
 impl State {
     /// The state of a new breaker.
@@ -146,7 +205,7 @@ impl State {
     pub fn encode(self) -> u64 {
         let (tag, payload) = match self.phase {
             Phase::Closed { failures } => (TAG_CLOSED, u64::from(failures)),
-            Phase::Open { until } => (TAG_OPEN, until.min(PAYLOAD_MASK)),
+            Phase::Open { until } => (TAG_OPEN, encode_until(until)),
             Phase::HalfOpen {
                 admitted,
                 succeeded,
@@ -159,7 +218,8 @@ impl State {
         tag << 62 | (u64::from(self.epoch) & EPOCH_MASK) << PAYLOAD_BITS | payload
     }
 
-    /// Unpacks a word made by [`encode`](Self::encode).
+    /// Unpacks a word made by [`encode`](Self::encode). An Open deadline past 2^47 µs comes
+    /// back rounded up (see `encode_until`); every other field comes back exactly.
     #[inline]
     pub fn decode(word: u64) -> State {
         let epoch = ((word >> PAYLOAD_BITS) & EPOCH_MASK) as u16;
@@ -168,7 +228,9 @@ impl State {
             TAG_CLOSED => Phase::Closed {
                 failures: payload as u32,
             },
-            TAG_OPEN => Phase::Open { until: payload },
+            TAG_OPEN => Phase::Open {
+                until: decode_until(payload),
+            },
             _ => Phase::HalfOpen {
                 admitted: (payload >> COUNT_BITS) as u32,
                 succeeded: (payload & COUNT_MASK) as u32,
@@ -186,7 +248,7 @@ impl State {
 
     fn open(self, limits: &Limits, now: Micros) -> State {
         self.next(Phase::Open {
-            until: now.saturating_add(limits.reset_timeout).min(FOREVER - 1),
+            until: now.saturating_add(limits.reset_timeout),
         })
     }
 
@@ -220,7 +282,7 @@ pub fn step(state: State, event: Event, limits: &Limits, now: Micros) -> (State,
                 trial: false,
             },
         ),
-        (Phase::Open { until }, Event::Acquire) if now >= until => (
+        (Phase::Open { until }, Event::Acquire) if until != FOREVER && now >= until => (
             state.next(Phase::HalfOpen {
                 admitted: 1,
                 succeeded: 0,
@@ -377,6 +439,76 @@ mod tests {
         };
         let (next, _) = step(state, Event::Reset, &LIMITS, 0);
         assert_eq!(next.epoch, 0);
+    }
+
+    #[test]
+    fn open_deadlines_are_exact_below_2_pow_47_and_never_early_above() {
+        for until in [0, 1, 10_000_000, EXACT_UNTIL - 1, FOREVER] {
+            assert_eq!(decode_until(encode_until(until)), until);
+        }
+        let mut until = EXACT_UNTIL;
+        while until < FOREVER / 2 {
+            for probe in [until - 1, until, until + 1, until + until / 3] {
+                let stored = decode_until(encode_until(probe));
+                assert!(stored >= probe, "{probe} stored as {stored}: early");
+                assert!(
+                    stored - probe <= probe >> MANTISSA_BITS,
+                    "{probe} stored as {stored}"
+                );
+                assert_eq!(decode_until(encode_until(stored)), stored, "stable");
+            }
+            until += until / 2;
+        }
+        for probe in [FOREVER - 1, FOREVER - (1 << 20), FOREVER / 2 + 1] {
+            assert!(decode_until(encode_until(probe)) >= probe);
+        }
+    }
+
+    #[test]
+    fn open_forever_never_admits_and_deadlines_saturate_to_forever() {
+        let forever = State {
+            epoch: 1,
+            phase: Phase::Open { until: FOREVER },
+        };
+        for now in [0, EXACT_UNTIL, FOREVER - 1, FOREVER] {
+            assert_eq!(
+                step(forever, Event::Acquire, &LIMITS, now).1,
+                Decision::Rejected
+            );
+        }
+        let limits = Limits {
+            reset_timeout: Micros::MAX,
+            ..LIMITS
+        };
+        let closed = State {
+            epoch: 0,
+            phase: Phase::Closed { failures: 2 },
+        };
+        let (open, _) = step(closed, Event::Failure { epoch: 0 }, &limits, 5);
+        assert_eq!(open.phase, Phase::Open { until: FOREVER });
+    }
+
+    #[test]
+    fn a_breaker_past_2_pow_48_micros_still_times_its_open_phase() {
+        let now = 20 * 365 * 24 * 3600 * 1_000_000; // 20 years
+        let closed = State {
+            epoch: 0,
+            phase: Phase::Closed { failures: 2 },
+        };
+        let (open, _) = step(closed, Event::Failure { epoch: 0 }, &LIMITS, now);
+        let open = State::decode(open.encode());
+        assert_eq!(
+            step(open, Event::Acquire, &LIMITS, now).1,
+            Decision::Rejected
+        );
+        let Phase::Open { until } = open.phase else {
+            panic!("{open:?}")
+        };
+        assert!(until >= now + LIMITS.reset_timeout && until < now + 2 * LIMITS.reset_timeout);
+        assert!(matches!(
+            step(open, Event::Acquire, &LIMITS, until).1,
+            Decision::Admitted { trial: true, .. }
+        ));
     }
 
     #[test]
