@@ -27,7 +27,9 @@
 //! Semantics (names, defaults, ranges, errors, composition order) are those of the project's
 //! contract; each item's rustdoc states them.
 
+#[cfg(feature = "discovery")]
 pub use resilience_discovery as discovery;
+#[cfg(feature = "discovery")]
 pub use resilience_discovery::{
     Balancer, CallOutcome, DiscoveryConfig, DiscoveryError, Instance, InstanceId, OutlierConfig,
     Route, ServiceClient, ServiceDiscovery,
@@ -36,7 +38,10 @@ pub use resilience_discovery::{
 pub use resilience_macros::bulkhead;
 #[doc = include_str!("../docs/attributes/circuit_breaker.md")]
 pub use resilience_macros::circuit_breaker;
+#[cfg(feature = "discovery")]
 #[doc = include_str!("../docs/attributes/discover.md")]
+#[doc = ""]
+#[doc = "Requires the cargo feature `discovery` (on by default)."]
 pub use resilience_macros::discover;
 #[doc = include_str!("../docs/attributes/fallback.md")]
 pub use resilience_macros::fallback;
@@ -54,6 +59,7 @@ pub use resilience_runtime::{
 /// Items for generated code only: not part of the public API, may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "discovery")]
     pub use resilience_discovery as discovery;
     pub use resilience_runtime::*;
 }
