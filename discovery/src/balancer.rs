@@ -83,6 +83,11 @@ impl Table {
     }
 
     /// One index drawn with probability proportional to weight.
+    ///
+    /// `fastrand`'s thread-local generator, not `rand`'s: in `benches/random.rs` (one process,
+    /// interleaved rounds, on-CPU clock, 2-core VM) this draw costs 4.1 ns, 7.7 ns with
+    /// `rand::rng()` (6.1 ns with the handle held, 6.0 ns with a thread-local `SmallRng`); a
+    /// P2C pick's two draws 8.5 ns against 13.5-15.6 ns.
     #[inline]
     fn weighted_index(&self) -> usize {
         let n = self.alias.len();

@@ -11,8 +11,9 @@ use resilience_runtime::{ConfigError, Failure, ResilienceError};
 
 use crate::balancer::Balancer;
 use crate::client::ServiceClient;
-use crate::discovery::{CallOutcome, ServiceDiscovery};
+use crate::discovery::ServiceDiscovery;
 use crate::endpoint::{Endpoint, InFlight};
+use crate::outlier::CallOutcome;
 use crate::route::Route;
 
 /// The `#[discover("service", ...)]` of one function: its route, as `const` data, built on the

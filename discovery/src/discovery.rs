@@ -10,26 +10,17 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use crate::catalog::{Catalog, Service};
-use crate::config::DiscoveryConfig;
+use crate::config::{DiscoveryConfig, OutlierConfig};
 use crate::endpoint::{Endpoint, InFlight};
 use crate::error::DiscoveryError;
-use crate::instance::{Instance, InstanceId};
+use crate::id::InstanceId;
+use crate::instance::Instance;
+use crate::outlier::{self, CallOutcome};
 use crate::route::Route;
 use crate::store::{
     Change, LeaseId, Listener, MemoryRegistry, RegistryBackend, Snapshot, WatchEvent,
 };
 use crate::sync::AtomicU32;
-
-/// How a call through a picked instance ended, for passive health.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallOutcome {
-    /// The call succeeded.
-    Success,
-    /// The call failed.
-    Failure,
-    /// The call timed out or was cancelled.
-    Timeout,
-}
 
 /// Service discovery: a registry of instances, their health, and load-balanced picks
 /// (CONTRACT §5). Cloning gives another handle to the same discovery.
@@ -38,12 +29,12 @@ pub struct ServiceDiscovery {
     inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub(crate) config: DiscoveryConfig,
+struct Inner {
+    config: DiscoveryConfig,
     env: Option<String>,
     backend: Arc<MemoryRegistry>,
     writer: Mutex<Writer>,
-    pub(crate) catalog: ArcSwap<Catalog>,
+    catalog: ArcSwap<Catalog>,
     routes: ArcSwap<HashMap<String, Arc<Route>>>,
 }
 
@@ -255,7 +246,7 @@ impl ServiceDiscovery {
         let now = tokio::time::Instant::now();
         let endpoint = call.endpoint();
         endpoint.observe_latency(now.saturating_duration_since(call.started()), now);
-        crate::outlier::record(&self.inner, endpoint, outcome);
+        outlier::record(&self.inner, endpoint, outcome);
         // The call ends (leaves the in-flight counts) once its outcome is recorded.
         drop(call);
     }
@@ -387,7 +378,7 @@ impl Inner {
 
     /// Rebuilds `service`'s entry (membership, health or ejection changed) and publishes a
     /// new catalog revision.
-    pub(crate) fn refresh(&self, service: &str) {
+    fn refresh(&self, service: &str) {
         let mut writer = self.lock();
         self.publish(&mut writer, service);
     }
@@ -416,6 +407,20 @@ impl Inner {
             revision: writer.revision,
             services,
         }));
+    }
+}
+
+impl outlier::Services for Inner {
+    fn outlier_config(&self) -> &OutlierConfig {
+        &self.config.outlier
+    }
+
+    fn catalog(&self) -> arc_swap::Guard<Arc<Catalog>> {
+        self.catalog.load()
+    }
+
+    fn refresh(&self, service: &str) {
+        Inner::refresh(self, service);
     }
 }
 

@@ -1,6 +1,6 @@
 //! Errors of the discovery API: each says what was wrong and with which instance or service.
 
-use crate::instance::InstanceId;
+use crate::id::InstanceId;
 
 /// Why a discovery operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

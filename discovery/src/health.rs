@@ -22,7 +22,8 @@ use tokio::time::Instant;
 use crate::discovery::ServiceDiscovery;
 use crate::endpoint::Endpoint;
 use crate::error::DiscoveryError;
-use crate::instance::{Instance, InstanceId};
+use crate::id::InstanceId;
+use crate::instance::Instance;
 use crate::store::Change;
 
 /// The health check function of [`HealthProbe::Custom`].

@@ -1,35 +1,10 @@
-//! Service instances: identity, address, metadata, and the attributes read from metadata
-//! (`version`, `zone`, `env`, `weight`), validated once at registration.
+//! Service instances: address, metadata, and the attributes read from metadata (`version`,
+//! `zone`, `env`, `weight`), validated once at registration. Their id is `id.rs`'s.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use crate::error::DiscoveryError;
-
-/// Identifies one instance of one service.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct InstanceId {
-    /// The service's name, e.g. `"user-service"`.
-    pub service: String,
-    /// The instance's id, unique within the service.
-    pub id: String,
-}
-
-impl InstanceId {
-    /// `service`/`id`.
-    pub fn new(service: impl Into<String>, id: impl Into<String>) -> Self {
-        InstanceId {
-            service: service.into(),
-            id: id.into(),
-        }
-    }
-}
-
-impl fmt::Display for InstanceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.service, self.id)
-    }
-}
+use crate::id::InstanceId;
 
 /// One instance of a service, as registered.
 ///

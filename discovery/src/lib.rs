@@ -16,6 +16,7 @@ mod endpoint;
 mod error;
 mod global;
 mod health;
+mod id;
 mod instance;
 mod outlier;
 mod route;
@@ -26,12 +27,14 @@ pub use balancer::Balancer;
 pub use call::{DiscoverSite, FailedInstances, InstanceCall};
 pub use client::{ClientError, ServiceClient};
 pub use config::{DiscoveryConfig, OutlierConfig};
-pub use discovery::{CallOutcome, ServiceDiscovery};
+pub use discovery::ServiceDiscovery;
 pub use endpoint::{Endpoint, InFlight};
 pub use error::DiscoveryError;
 pub use global::{global, set_global};
 pub use health::{CustomCheck, HealthCheck, HealthCheckEvent, HealthChecker, HealthProbe};
-pub use instance::{Instance, InstanceId, MAX_WEIGHT};
+pub use id::InstanceId;
+pub use instance::{Instance, MAX_WEIGHT};
+pub use outlier::CallOutcome;
 /// The HTTP client crate [`ServiceClient`] builds requests with (its `RequestBuilder`,
 /// `Method`, `Error`, …).
 pub use reqwest;

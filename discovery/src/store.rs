@@ -10,7 +10,8 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::error::DiscoveryError;
-use crate::instance::{Instance, InstanceId};
+use crate::id::InstanceId;
+use crate::instance::Instance;
 
 /// A registry revision: every change increments it.
 pub type Revision = u64;
