@@ -85,6 +85,12 @@ pub use resilience_macros::fallback;
 pub use resilience_macros::retry;
 #[doc = include_str!("../docs/attributes/timeout.md")]
 pub use resilience_macros::timeout;
+/// The public contract: every name, default, range, error and the composition order that users
+/// (and every test) may rely on. Other pages cite it as *contract §N*.
+#[cfg(doc)]
+#[doc = include_str!("../docs/CONTRACT.md")]
+pub mod contract {}
+
 pub use resilience_runtime::{
     Backoff, BoxError, BreakerPermit, Bulkhead, BulkheadConfig, BulkheadHandle, BulkheadPermit,
     CircuitBreaker, CircuitBreakerConfig, CircuitBreakerHandle, CircuitBreakerMetrics,

@@ -484,7 +484,7 @@ async fn methods_get_the_client_injected_too() {
     assert_eq!(api.name(">").await.unwrap(), "<method>");
 }
 
-/// The seed's discovery example (CONTRACT §5), as written with `..Default::default()` where the
+/// The seed's discovery example (docs/CONTRACT.md §5), as written with `..Default::default()` where the
 /// structs have more fields.
 #[tokio::test]
 async fn the_seed_discovery_example_runs() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,4 +1,4 @@
-//! The fallback of the facade (CONTRACT §2.5) and the composition order of the pipeline (§2.7):
+//! The fallback of the facade (docs/docs/CONTRACT.md.md §2.5) and the composition order of the pipeline (§2.7):
 //! fallback → retry → circuit breaker → timeout → bulkhead → body, on tokio's paused clock.
 
 use std::future::{Future, poll_fn};

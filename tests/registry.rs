@@ -1,4 +1,4 @@
-//! The registry of CONTRACT §4: registration on first use, lookup and listing by name, handles
+//! The registry of docs/CONTRACT.md §4: registration on first use, lookup and listing by name, handles
 //! that act on the shared policy, the first configuration kept on reuse (with a warning), and a
 //! tracing event for every breaker transition.
 

@@ -37,7 +37,7 @@ impl Default for DiscoveryConfig {
     }
 }
 
-/// Outlier detection (CONTRACT §5; Envoy's consecutive-errors detector): consecutive failures
+/// Outlier detection (contract §5; Envoy's consecutive-errors detector): consecutive failures
 /// eject an instance for `base_ejection × times ejected` (at most `max_ejection`, with jitter;
 /// the count decays while the instance stays in, see `decay_interval`), never more than
 /// `max_ejected_percent` of a service's instances; a readmitted instance is on probation (one

@@ -23,7 +23,7 @@ use crate::store::{
 use crate::sync::AtomicU32;
 
 /// Service discovery: a registry of instances, their health, and load-balanced picks
-/// (CONTRACT §5). Cloning gives another handle to the same discovery.
+/// (contract §5). Cloning gives another handle to the same discovery.
 #[derive(Debug, Clone)]
 pub struct ServiceDiscovery {
     inner: Arc<Inner>,

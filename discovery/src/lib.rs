@@ -1,6 +1,10 @@
-//! Service discovery for `resilience` (CONTRACT §5): a registry of service instances with
+//! Service discovery for `resilience` (contract §5): a registry of service instances with
 //! etcd's semantics (leases, revisions, watch), health (active checks and outlier detection),
 //! O(1) lock-free load balancing, routing by metadata, version and environment.
+//!
+//! *Contract §N* refers to the public contract: the page
+//! [`resilience::contract`](https://docs.rs/resilience/latest/resilience/contract/) of the facade's
+//! documentation, `docs/CONTRACT.md` in the repository.
 //!
 //! Reads ([`ServiceDiscovery::discover`], picks) serve an immutable snapshot swapped with
 //! `arc-swap` on each change: they never lock and never do I/O. Writes go through a

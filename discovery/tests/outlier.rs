@@ -1,4 +1,4 @@
-//! Passive health (outlier detection, CONTRACT §5) through `ServiceDiscovery::report`:
+//! Passive health (outlier detection, docs/CONTRACT.md §5) through `ServiceDiscovery::report`:
 //! ejection after consecutive failures, its length, the ejection limit, probation, and the
 //! in-flight guard, on tokio's paused clock.
 

@@ -1,10 +1,10 @@
-//! The bulkhead's configuration (CONTRACT §2.4).
+//! The bulkhead's configuration (contract §2.4).
 
 use std::time::Duration;
 
 use crate::ConfigError;
 
-/// Configuration of a bulkhead (CONTRACT §2.4).
+/// Configuration of a bulkhead (contract §2.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulkheadConfig {
     /// Bodies running at once. Default 20, in 1 ..= [`MAX_CONCURRENT_CALLS`].

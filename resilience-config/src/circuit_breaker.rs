@@ -1,10 +1,10 @@
-//! The circuit breaker's configuration (CONTRACT §2.1).
+//! The circuit breaker's configuration (contract §2.1).
 
 use std::time::Duration;
 
 use crate::ConfigError;
 
-/// Configuration of a circuit breaker (CONTRACT §2.1).
+/// Configuration of a circuit breaker (contract §2.1).
 ///
 /// The default mode counts consecutive failures ([`max_failures`](Self::max_failures)); setting
 /// [`failure_rate`](Self::failure_rate) switches to the count-based failure-rate mode over the

@@ -1,5 +1,9 @@
 //! The configuration of each policy of [`resilience`](https://docs.rs/resilience): the keys of
-//! CONTRACT §2 with their defaults and valid ranges, and the duration syntax of the attributes.
+//! contract §2 with their defaults and valid ranges, and the duration syntax of the attributes.
+//!
+//! *Contract §N* refers to the public contract: the page
+//! [`resilience::contract`](https://docs.rs/resilience/latest/resilience/contract/) of the facade's
+//! documentation, `docs/CONTRACT.md` in the repository.
 //!
 //! This is the one definition of each rule. The runtime validates a configuration with it
 //! before building a policy; the attribute macros build the same structs from the literals

@@ -1,10 +1,10 @@
-//! The timeout's configuration (CONTRACT §2.3 and §6).
+//! The timeout's configuration (contract §2.3 and §6).
 
 use std::time::Duration;
 
 use crate::ConfigError;
 
-/// Configuration of the timeout (CONTRACT §2.3 and §6).
+/// Configuration of the timeout (contract §2.3 and §6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeoutConfig {
     /// How long one attempt may take. Default 1 s (MicroProfile's default); more than 0.

@@ -1,5 +1,9 @@
 //! Attribute macros of the [`resilience`](https://docs.rs/resilience) crate.
 //!
+//! *Contract §N* refers to the public contract: the page
+//! [`resilience::contract`](https://docs.rs/resilience/latest/resilience/contract/) of the facade's
+//! documentation, `docs/CONTRACT.md` in the repository.
+//!
 //! Depend on `resilience` and use the re-exports there: its documentation of each attribute
 //! lists every key with its default and range, an example, and the equivalent code without the
 //! macro. Generated code names runtime items only through `::resilience::__private`.

@@ -1,4 +1,4 @@
-//! The errors of CONTRACT §3: rejections raised by the policies themselves, kept apart from the
+//! The errors of contract §3: rejections raised by the policies themselves, kept apart from the
 //! operation's own error type until the outermost layer converts them.
 
 use std::time::Duration;
@@ -51,7 +51,7 @@ pub enum ResilienceError {
 }
 
 impl ResilienceError {
-    /// Whether the framework retries this rejection (CONTRACT §2.2): a `CircuitOpen` fails fast,
+    /// Whether the framework retries this rejection (contract §2.2): a `CircuitOpen` fails fast,
     /// everything else may succeed on another attempt.
     pub fn is_retryable(&self) -> bool {
         !matches!(

@@ -1,4 +1,4 @@
-//! The programmatic API (CONTRACT §6): the same pipeline as the attributes, driven by closures
+//! The programmatic API (contract §6): the same pipeline as the attributes, driven by closures
 //! and a configuration value instead of generated code.
 
 use std::future::Future;
@@ -46,7 +46,7 @@ impl ResilienceConfig {
 pub type NoFallback<T> = fn() -> std::future::Ready<Result<T, BoxError>>;
 
 /// Runs closures through retry → circuit breaker → timeout → bulkhead, with an optional fallback
-/// (CONTRACT §6). Breakers and bulkheads are registered in the process-wide
+/// (contract §6). Breakers and bulkheads are registered in the process-wide
 /// [`registry()`](crate::registry()) under `"<service>/<operation>"`, so two facades calling the
 /// same operation share them (the first configuration wins, as for the attributes).
 ///

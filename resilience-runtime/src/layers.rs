@@ -311,7 +311,7 @@ pub struct Layers<B, T, H> {
     pub bulkhead: H,
 }
 
-/// One call through the pipeline of CONTRACT §2.7 below the fallback — retry → circuit breaker
+/// One call through the pipeline of contract §2.7 below the fallback — retry → circuit breaker
 /// → timeout → bulkhead → `attempt` — composed inline in the calling `async` block: one state
 /// machine for the whole composition, with only the timeout's future nested in it.
 ///

@@ -1,6 +1,10 @@
 //! The runtime of `resilience`: each policy as a pure state machine with a thin driver, the
 //! pipeline that composes them, the process-wide registry, the errors and the programmatic API.
 //!
+//! *Contract §N* refers to the public contract: the page
+//! [`resilience::contract`](https://docs.rs/resilience/latest/resilience/contract/) of the facade's
+//! documentation, `docs/CONTRACT.md` in the repository.
+//!
 //! Users depend on the facade crate `resilience`, which re-exports everything here; generated
 //! code reaches it through `::resilience::__private`.
 //!

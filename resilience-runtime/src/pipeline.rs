@@ -1,4 +1,4 @@
-//! The composition of CONTRACT §2.7, outermost first: retry → circuit breaker → timeout →
+//! The composition of contract §2.7, outermost first: retry → circuit breaker → timeout →
 //! bulkhead → operation (the fallback is applied by the caller, around everything).
 //!
 //! Built for generated code: the policies are borrowed (`&'static` from a call site), the

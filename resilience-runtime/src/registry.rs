@@ -1,4 +1,4 @@
-//! The process-wide registry of named breakers and bulkheads (CONTRACT §4): introspection and
+//! The process-wide registry of named breakers and bulkheads (contract §4): introspection and
 //! control for health endpoints and operators.
 //!
 //! It is consulted once per call site (the site keeps the `Arc` it got), never per call, so a

@@ -1,4 +1,4 @@
-//! CONTRACT §2: the attributes go on any `async fn` shape: free functions, inherent methods
+//! docs/CONTRACT.md §2: the attributes go on any `async fn` shape: free functions, inherent methods
 //! (`&self`, `&mut self`, `self: Arc<Self>`), trait-impl methods (native and `#[async_trait]`),
 //! generic functions with where clauses, `impl Trait` arguments, patterns in parameters, any
 //! visibility, with doc comments kept.

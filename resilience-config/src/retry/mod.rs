@@ -1,4 +1,4 @@
-//! Retry's configuration (CONTRACT §2.2) and its pure decision.
+//! Retry's configuration (contract §2.2) and its pure decision.
 //!
 //! - this module: [`RetryConfig`], [`Backoff`] and their validation;
 //! - `policy.rs`: the pure decision ([`RetryConfig::decide`]) and the backoff arithmetic, which
@@ -13,7 +13,7 @@ use crate::ConfigError;
 
 pub use policy::RetryDecision;
 
-/// How the delay grows between attempts (CONTRACT §2.2). For retry n (n = 1, 2, …):
+/// How the delay grows between attempts (contract §2.2). For retry n (n = 1, 2, …):
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Backoff {
     /// base · 2^(n−1)
@@ -54,7 +54,7 @@ impl Backoff {
     }
 }
 
-/// Configuration of retries (CONTRACT §2.2).
+/// Configuration of retries (contract §2.2).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryConfig {
     /// Attempts after the first (so up to `max_retries + 1` executions). Default 3, at most

@@ -1,4 +1,4 @@
-//! `#[bulkhead(...)]` (CONTRACT §2.4).
+//! `#[bulkhead(...)]` (contract §2.4).
 
 use darling::FromMeta;
 use darling::util::SpannedValue;

@@ -1,4 +1,4 @@
-//! `#[circuit_breaker(...)]` (CONTRACT §2.1).
+//! `#[circuit_breaker(...)]` (contract §2.1).
 
 use darling::FromMeta;
 use darling::util::SpannedValue;

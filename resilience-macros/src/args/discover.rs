@@ -1,5 +1,5 @@
 //! `#[discover("service", balancer = "...", version = "...", metadata(key = "value", ...))]`
-//! (CONTRACT §2.6). The service name comes first (or as `service = "..."`); the version
+//! (contract §2.6). The service name comes first (or as `service = "..."`); the version
 //! requirement is parsed with `semver` here, so a bad one never reaches run time.
 
 use darling::FromMeta;

@@ -1,4 +1,4 @@
-//! `#[fallback(path)]` (CONTRACT §2.5): the path of an `async fn` with the same parameters and
+//! `#[fallback(path)]` (contract §2.5): the path of an `async fn` with the same parameters and
 //! return type.
 
 use proc_macro2::TokenStream;

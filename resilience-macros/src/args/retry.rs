@@ -1,4 +1,4 @@
-//! `#[retry(...)]` (CONTRACT §2.2).
+//! `#[retry(...)]` (contract §2.2).
 
 use darling::FromMeta;
 use darling::util::SpannedValue;

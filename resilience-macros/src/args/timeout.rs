@@ -1,4 +1,4 @@
-//! `#[timeout("500ms")]` or `#[timeout(duration = "500ms")]` (CONTRACT §2.3).
+//! `#[timeout("500ms")]` or `#[timeout(duration = "500ms")]` (contract §2.3).
 
 use darling::FromMeta;
 use darling::ast::NestedMeta;

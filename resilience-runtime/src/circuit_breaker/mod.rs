@@ -1,4 +1,4 @@
-//! Circuit breaker (CONTRACT §2.1): stops calling a dependency that keeps failing, and probes it
+//! Circuit breaker (contract §2.1): stops calling a dependency that keeps failing, and probes it
 //! again after a while.
 //!
 //! - `state.rs`: the pure state machine ([`step`]), what `specs/CircuitBreaker.tla` describes;
@@ -7,12 +7,19 @@
 //! - [`CircuitBreakerConfig`] and its validation: in `resilience-config`, which the attribute
 //!   macros call at compile time too; re-exported here.
 
-mod breaker;
+mod driver;
+/// The pure state machine (what the TLA+ spec describes and the model checkers explore): public
+/// only with the feature `internals`, for the `verification` crate and the spec checks; not part
+/// of the API.
+#[cfg(any(feature = "internals", loom))]
 pub mod state;
+#[cfg(not(any(feature = "internals", loom)))]
+#[allow(unreachable_pub, dead_code)]
+mod state;
 mod window;
 
-pub use breaker::{BreakerPermit, CircuitBreaker, CircuitBreakerMetrics};
+pub use driver::{BreakerPermit, CircuitBreaker, CircuitBreakerMetrics};
 pub use resilience_config::circuit_breaker::{
     CircuitBreakerConfig, MAX_HALF_OPEN_ALLOWED_CALLS, MAX_WINDOW,
 };
-pub use state::{CircuitState, step};
+pub use state::CircuitState;

@@ -1,4 +1,4 @@
-//! Retry (CONTRACT §2.2): runs a failed call again after a backoff delay.
+//! Retry (contract §2.2): runs a failed call again after a backoff delay.
 //!
 //! [`RetryConfig`], [`Backoff`], their validation and the pure decision
 //! ([`RetryConfig::decide`], with the backoff arithmetic) live in `resilience-config`, which the

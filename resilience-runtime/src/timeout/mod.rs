@@ -1,4 +1,4 @@
-//! Timeout (CONTRACT §2.3): bounds each attempt. On expiry the attempt's future is dropped, which
+//! Timeout (contract §2.3): bounds each attempt. On expiry the attempt's future is dropped, which
 //! cancels it for real, and the attempt fails with `ResilienceError::Timeout`.
 //!
 //! A timeout has no state to model: the driver is `tokio::time::timeout` and nothing else, so it

@@ -8,7 +8,7 @@ use super::BulkheadConfig;
 use super::slots::Slots;
 use crate::error::{ConfigError, ResilienceError};
 
-/// A named bulkhead (CONTRACT §2.4).
+/// A named bulkhead (contract §2.4).
 #[derive(Debug)]
 pub struct Bulkhead {
     name: String,

@@ -39,7 +39,7 @@ struct EpochWindow {
     window: Window,
 }
 
-/// A named circuit breaker (CONTRACT §2.1). Usually reached through the registry; the pipeline
+/// A named circuit breaker (contract §2.1). Usually reached through the registry; the pipeline
 /// holds a `&'static` one per call site.
 pub struct CircuitBreaker {
     name: String,
@@ -140,7 +140,7 @@ impl CircuitBreaker {
     }
 
     /// The current state. An Open breaker whose reset timeout has elapsed still reports Open
-    /// until the next call moves it to HalfOpen (CONTRACT: "checked on the next call").
+    /// until the next call moves it to HalfOpen (contract §2.1: "checked on the next call").
     pub fn state(&self) -> CircuitState {
         self.load().circuit_state()
     }
