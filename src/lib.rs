@@ -63,6 +63,9 @@
 //! # }
 //! ```
 
+// The crate docs link discovery's items, which exist only with the `discovery` feature.
+#![cfg_attr(not(feature = "discovery"), allow(rustdoc::broken_intra_doc_links))]
+
 #[cfg(feature = "discovery")]
 pub use resilience_discovery as discovery;
 #[cfg(feature = "discovery")]
