@@ -173,13 +173,14 @@ async fn with_pipeline_by_hand() -> Outcome {
     let result = resilience::__private::pipeline!(
         retry = Retries::new(Some(&HAND_RETRY)),
         retry_if = &|_: &OperationError| true,
+        breaker = some,
+        timeout = some,
+        bulkhead = some,
         layers = &layers,
         failure_if = &|_: &OperationError| true,
-        attempt = async {
-            match bare().await {
-                Ok(value) => Ok(value),
-                Err(error) => Err(Failure::Operation(error)),
-            }
+        attempt = match bare().await {
+            Ok(value) => Ok(value),
+            Err(error) => Err(Failure::Operation(error)),
         },
     );
     match result {

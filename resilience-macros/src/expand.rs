@@ -610,7 +610,8 @@ fn arguments(func: &mut ResilientFn, policies: &Policies, body: TokenStream) -> 
     arguments
 }
 
-/// The innermost step of each attempt, as a future of `Result<R, Failure<E>>`: bind the
+/// The innermost step of each attempt, a block of `Result<R, Failure<E>>` that the pipeline
+/// splices into the attempt's `async` block: bind the
 /// arguments, pick an instance for `#[discover]`, run the body.
 fn attempt_step(
     arguments: &Arguments,
@@ -655,7 +656,7 @@ fn attempt_step(
         }
     };
     let binds = &arguments.binds;
-    quote!(async { #(#binds)* #call })
+    quote!({ #(#binds)* #call })
 }
 
 /// What the function returns when the pipeline failed: the fallback's result, or the failure
@@ -733,6 +734,16 @@ fn generate(
     let mut statics = Statics::default();
     let circuit_breaker = breaker_layer(policies, &default_name, &mut statics);
     let timeout = timeout_layer(policies);
+    // Which layers the function has: an absent one gets no code and no state.
+    let has = |present: bool| if present { quote!(some) } else { quote!(none) };
+    let present = {
+        let (breaker, timeout, bulkhead) = (
+            has(policies.circuit_breaker.is_some()),
+            has(policies.timeout.is_some()),
+            has(policies.bulkhead.is_some()),
+        );
+        quote!(breaker = #breaker, timeout = #timeout, bulkhead = #bulkhead,)
+    };
     let bulkhead = bulkhead_layer(policies, &default_name, &mut statics);
     let retry = retry_layer(policies, &mut statics);
     let client = discover_step(&mut func, policies, service_client, &mut statics);
@@ -774,6 +785,7 @@ fn generate(
         let __resilience_result = match __resilience_layers {
             ::core::result::Result::Ok(__resilience_layers) => #private::pipeline!(
                 #retry
+                #present
                 layers = &__resilience_layers,
                 failure_if = #failure_if,
                 attempt = #attempt,

@@ -14,7 +14,6 @@
 //! [`Pipeline`]: crate::Pipeline
 
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -321,30 +320,63 @@ pub struct Layers<B, T, H> {
 ///
 /// - `retry = none` runs one attempt; `retry = $retries` (a [`Retries`]) drives the attempts,
 ///   with `retry_if: Fn(&E) -> bool` classifying operation errors.
-/// - `layers` is a `&Layers<B, T, H>` of [`BreakerLayer`], [`TimeoutLayer`] and
-///   [`BulkheadLayer`] ([`NoLayer`] for an absent one: no code, no state).
+/// - `breaker`, `timeout`, `bulkhead`: `some` or `none`, whether the caller has that layer. A
+///   `none` layer gets no code and no state in the caller's future (what generated code knows at
+///   compile time); `some` works with any [`BreakerLayer`], [`TimeoutLayer`], [`BulkheadLayer`],
+///   `Option`s included (what [`Pipeline`] decides at run time).
+/// - `layers` is a `&Layers<B, T, H>` of the layers ([`NoLayer`] for a `none` one), as an
+///   expression evaluated at each use (`&layers`: no local of the macro's own in the future).
 /// - `failure_if: &impl Fn(&E) -> bool` says which operation errors count as breaker failures.
-/// - `attempt` is an expression evaluated once per attempt, and only after the breaker and the
-///   bulkhead admitted that attempt (so a rejected call runs none of the caller's code: no
-///   argument is cloned, no body is started). It is a future of `Result<R, Failure<E>>`.
+/// - `attempt` is an expression of type `Result<R, Failure<E>>`, spliced into the attempt (so
+///   it may `.await`), evaluated once per attempt and only after the breaker and the bulkhead
+///   admitted that attempt: a rejected call runs none of the caller's code (no argument is
+///   cloned, no body is started).
 ///
-/// A body that panics is recorded as a breaker failure before the panic continues (see
-/// [`RecordPanic`]).
+/// A body that panics is recorded as a breaker failure while the panic unwinds (see
+/// [`PanicGuard`]).
 ///
+/// [`Pipeline`]: crate::Pipeline
 /// [`Pipeline::run`]: crate::Pipeline::run
 /// [`ResilienceFacade::execute`]: crate::ResilienceFacade::execute
 /// [`Retries`]: crate::Retries
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __pipeline {
-    (retry = none, layers = $layers:expr, failure_if = $failure_if:expr, attempt = $attempt:expr $(,)?) => {
-        $crate::__attempt!($layers, $failure_if, $attempt)
-    };
-    (retry = $retries:expr, retry_if = $retry_if:expr, layers = $layers:expr, failure_if = $failure_if:expr, attempt = $attempt:expr $(,)?) => {{
+    (
+        retry = none,
+        breaker = $breaker:ident, timeout = $timeout:ident, bulkhead = $bulkhead:ident,
+        layers = $layers:expr, failure_if = $failure_if:expr, attempt = $attempt:expr $(,)?
+    ) => {{
+        let layers = $layers;
+        $crate::__breaker!(
+            $breaker,
+            layers,
+            $failure_if,
+            $crate::__timeout!(
+                $timeout,
+                layers,
+                $crate::__bulkhead!($bulkhead, layers, $attempt)
+            )
+        )
+    }};
+    (
+        retry = $retries:expr, retry_if = $retry_if:expr,
+        breaker = $breaker:ident, timeout = $timeout:ident, bulkhead = $bulkhead:ident,
+        layers = $layers:expr, failure_if = $failure_if:expr, attempt = $attempt:expr $(,)?
+    ) => {{
         let mut retries = $retries;
         let layers = $layers;
         loop {
-            let outcome = $crate::__attempt!(layers, $failure_if, $attempt);
+            let outcome = $crate::__breaker!(
+                $breaker,
+                layers,
+                $failure_if,
+                $crate::__timeout!(
+                    $timeout,
+                    layers,
+                    $crate::__bulkhead!($bulkhead, layers, $attempt)
+                )
+            );
             match retries.after(outcome, $retry_if) {
                 ::core::ops::ControlFlow::Break(result) => break result,
                 ::core::ops::ControlFlow::Continue(delay) => {
@@ -357,64 +389,88 @@ macro_rules! __pipeline {
     }};
 }
 
-/// One attempt of [`__pipeline!`]: breaker → timeout → bulkhead → `$attempt`.
+/// The breaker's part of an attempt (see [`__pipeline!`]): admit, run `$admitted` (evaluated
+/// only once admitted), record its outcome.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __attempt {
-    ($layers:expr, $failure_if:expr, $attempt:expr) => {{
-        let layers = $layers;
-        match $crate::__generated::BreakerLayer::admit(&layers.circuit_breaker) {
-            ::core::option::Option::None => {
-                ::core::result::Result::Err($crate::__generated::Failure::Rejected(
-                    $crate::__generated::BreakerLayer::rejection(&layers.circuit_breaker),
-                ))
-            }
-            ::core::option::Option::Some(mut permit) => {
-                // The timeout bounds the wait in the bulkhead too (MicroProfile's order).
-                let bounded = $crate::__generated::TimeoutLayer::bound(&layers.timeout, async {
-                    // Held until the attempt ends, dropped in place: moving it out to drop it
-                    // would copy it whole right after its stores.
-                    let _slot =
-                        match $crate::__generated::BulkheadLayer::try_admit(&layers.bulkhead) {
-                            ::core::option::Option::Some(slot) => slot,
-                            ::core::option::Option::None => {
-                                match $crate::__generated::BulkheadLayer::admit_queued(
-                                    &layers.bulkhead,
-                                )
-                                .await
-                                {
-                                    ::core::result::Result::Ok(slot) => slot,
-                                    ::core::result::Result::Err(rejection) => {
-                                        return ::core::result::Result::Err(
-                                            $crate::__generated::Failure::Rejected(rejection),
-                                        );
-                                    }
-                                }
-                            }
-                        };
-                    $attempt.await
-                });
-                let outcome = match $crate::__generated::record_panic(
-                    &layers.circuit_breaker,
-                    &mut permit,
-                    bounded,
-                )
-                .await
-                {
-                    ::core::result::Result::Ok(outcome) => outcome,
-                    ::core::result::Result::Err(timeout) => {
-                        ::core::result::Result::Err($crate::__generated::Failure::Rejected(timeout))
-                    }
-                };
-                $crate::__generated::record_outcome(
-                    &layers.circuit_breaker,
-                    &mut permit,
-                    $crate::__generated::breaker_outcome(&outcome, $failure_if),
-                );
-                outcome
+macro_rules! __breaker {
+    (none, $layers:expr, $failure_if:expr, $admitted:expr) => {
+        $admitted
+    };
+    (some, $layers:expr, $failure_if:expr, $admitted:expr) => {
+        '__resilience_breaker: {
+            // A `let`, not a `match` around the attempt: the scrutinee of a `match` lives until
+            // the match ends, so the permit would be kept twice in the caller's future.
+            let mut permit = match $crate::__generated::BreakerLayer::admit(&$layers.circuit_breaker) {
+                ::core::option::Option::Some(permit) => permit,
+                ::core::option::Option::None => {
+                    break '__resilience_breaker ::core::result::Result::Err(
+                        $crate::__generated::Failure::Rejected(
+                            $crate::__generated::BreakerLayer::rejection(&$layers.circuit_breaker),
+                        ),
+                    );
+                }
+            };
+            let guard = $crate::__generated::panic_guard(&$layers.circuit_breaker, &mut permit);
+            let outcome = $admitted;
+            ::core::mem::forget(guard);
+            $crate::__generated::record_outcome(
+                &$layers.circuit_breaker,
+                &mut permit,
+                $crate::__generated::breaker_outcome(&outcome, $failure_if),
+            );
+            outcome
+        }
+    };
+}
+
+/// The timeout's part of an attempt (see [`__pipeline!`]): `$inner` bounded in time, the wait in
+/// the bulkhead included (MicroProfile's order).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __timeout {
+    (none, $layers:expr, $inner:expr) => {
+        $inner
+    };
+    (some, $layers:expr, $inner:expr) => {
+        match $crate::__generated::TimeoutLayer::bound(&$layers.timeout, async { $inner }).await {
+            ::core::result::Result::Ok(outcome) => outcome,
+            ::core::result::Result::Err(timeout) => {
+                ::core::result::Result::Err($crate::__generated::Failure::Rejected(timeout))
             }
         }
-    }};
+    };
+}
+
+/// The bulkhead's part of an attempt (see [`__pipeline!`]): a slot (now, or after waiting in the
+/// queue), then `$attempt`, the slot held until it ends.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __bulkhead {
+    (none, $layers:expr, $attempt:expr) => {
+        $attempt
+    };
+    (some, $layers:expr, $attempt:expr) => {
+        '__resilience_slot: {
+            // Held until the attempt ends, dropped in place: moving it out to drop it would copy
+            // it whole right after its stores.
+            let _slot = match $crate::__generated::BulkheadLayer::try_admit(&$layers.bulkhead) {
+                ::core::option::Option::Some(slot) => slot,
+                ::core::option::Option::None => {
+                    match $crate::__generated::BulkheadLayer::admit_queued(&$layers.bulkhead).await
+                    {
+                        ::core::result::Result::Ok(slot) => slot,
+                        ::core::result::Result::Err(rejection) => {
+                            break '__resilience_slot ::core::result::Result::Err(
+                                $crate::__generated::Failure::Rejected(rejection),
+                            );
+                        }
+                    }
+                }
+            };
+            $attempt
+        }
+    };
 }
 
 /// [`BreakerLayer::record`] with the layer's type inferred from the layer.
@@ -441,61 +497,31 @@ pub fn breaker_outcome<R, E>(
     }
 }
 
-/// `future`, recording a breaker failure on `permit` if polling it panics, before the panic
-/// continues.
+/// A guard over an admitted attempt's permit that records a breaker failure if it is dropped
+/// while a panic unwinds (the attempt's body panicked), before the panic continues.
 ///
-/// Without it a dependency that panics would count as neither outcome: the permit is only
-/// dropped when the task's future is, after the runtime caught the panic, and a dropped permit
-/// counts as nothing (a cancelled call). The guard costs nothing when nothing panics: a pointer
-/// kept in a local and forgotten after each poll.
+/// Without it a dependency that panics would count as neither outcome: the permit alone, dropped
+/// while unwinding, counts as a cancelled call. The guard is a pointer kept in the caller's
+/// future and forgotten once the attempt ends, so the success path pays nothing; dropped without
+/// a panic (the call's future was dropped: a cancellation), it does nothing.
 #[doc(hidden)]
 #[inline(always)]
-pub fn record_panic<'p, B: BreakerLayer, F: Future>(
-    _: &B,
+pub fn panic_guard<'p, B: BreakerLayer>(_: &B, permit: &'p mut B::Permit) -> PanicGuard<'p, B> {
+    PanicGuard { permit }
+}
+
+/// See [`panic_guard`].
+#[doc(hidden)]
+pub struct PanicGuard<'p, B: BreakerLayer> {
     permit: &'p mut B::Permit,
-    future: F,
-) -> RecordPanic<'p, B, F> {
-    RecordPanic {
-        future,
-        permit,
-        layer: PhantomData,
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The future of [`record_panic`].
-    #[doc(hidden)]
-    pub struct RecordPanic<'p, B: BreakerLayer, F> {
-        #[pin]
-        future: F,
-        permit: &'p mut B::Permit,
-        layer: PhantomData<fn(B)>,
-    }
-}
-
-impl<B: BreakerLayer, F: Future> Future for RecordPanic<'_, B, F> {
-    type Output = F::Output;
-    #[inline(always)]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let guard = PanicGuard::<B> {
-            permit: &mut **this.permit,
-        };
-        let poll = this.future.poll(cx);
-        std::mem::forget(guard);
-        poll
-    }
-}
-
-/// Records a failure when dropped, which only happens while a panic unwinds through a poll.
-struct PanicGuard<'g, B: BreakerLayer> {
-    permit: &'g mut B::Permit,
 }
 
 impl<B: BreakerLayer> Drop for PanicGuard<'_, B> {
     #[cold]
     fn drop(&mut self) {
-        B::record(self.permit, Some(true));
+        if std::thread::panicking() {
+            B::record(self.permit, Some(true));
+        }
     }
 }
 

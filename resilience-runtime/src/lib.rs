@@ -48,8 +48,8 @@ pub mod __generated {
     pub use crate::failure::Failure;
     pub use crate::layers::{
         Bounded, BreakerLayer, BulkheadLayer, Layers, MaybeBounded, NoLayer, OptionQueued,
-        QueuedSlot, RecordPanic, TimeoutLayer, Unbounded, breaker_outcome, record_outcome,
-        record_panic,
+        PanicGuard, QueuedSlot, TimeoutLayer, Unbounded, breaker_outcome, panic_guard,
+        record_outcome,
     };
     pub use crate::macro_support::{
         CloneArgument, FallbackFor, FromRejection, ResultReturn, assert_resilient_return,

@@ -53,14 +53,19 @@ impl Pipeline<'_> {
     {
         // `operation()` is called inside the attempt, after the breaker and the bulkhead
         // admitted it: a rejected call runs none of the caller's code.
+        let layers = self.layers();
         crate::__pipeline!(
             retry = Retries::new(self.retry),
             retry_if = &retry_if,
-            layers = &self.layers(),
+            breaker = some,
+            timeout = some,
+            bulkhead = some,
+            layers = &layers,
             failure_if = &failure_if,
             attempt = OperationErrors {
                 future: operation(),
-            },
+            }
+            .await,
         )
     }
 
