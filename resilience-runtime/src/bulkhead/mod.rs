@@ -1,7 +1,7 @@
 //! Bulkhead (contract §2.4): bounds how many calls run at once and how many wait, so one slow
 //! dependency cannot take every task of the service.
 //!
-//! - `state.rs`: the pure state machine ([`step`]);
+//! - `state.rs`: the pure state machine (`step`);
 //! - `bulkhead.rs`: the driver; `slots.rs`: its FIFO semaphore, one compare-and-swap to take or
 //!   give back a slot when nobody waits;
 //! - [`BulkheadConfig`] and its validation: in `resilience-config`, which the attribute macros

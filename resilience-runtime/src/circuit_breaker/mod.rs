@@ -1,7 +1,7 @@
 //! Circuit breaker (contract §2.1): stops calling a dependency that keeps failing, and probes it
 //! again after a while.
 //!
-//! - `state.rs`: the pure state machine ([`step`]), what `specs/CircuitBreaker.tla` describes;
+//! - `state.rs`: the pure state machine (`step`), what `specs/CircuitBreaker.tla` describes;
 //! - `window.rs`: the rate mode's lock-free count-based window;
 //! - `breaker.rs`: the driver, the state as one atomic word;
 //! - [`CircuitBreakerConfig`] and its validation: in `resilience-config`, which the attribute
