@@ -12,6 +12,31 @@
 //! `Clone`. Layers, attributes and [`ResilienceFacade`](crate::ResilienceFacade) with one name
 //! share one breaker and one bulkhead, from [`registry()`](crate::registry()).
 //!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use resilience_runtime::tower::ResilienceLayer;
+//! use resilience_runtime::{CircuitState, ResilienceConfig, registry};
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tower::BoxError> {
+//! // Any tower service of `http` requests: a hyper client, a tonic channel, an axum router.
+//! let upstream = service_fn(|request: http::Request<String>| async move {
+//!     Ok::<_, Infallible>(http::Response::new(format!("hello, {}", request.body())))
+//! });
+//! let client = ServiceBuilder::new()
+//!     .layer(ResilienceLayer::new("user-service", ResilienceConfig::default()))
+//!     .service(upstream);
+//! let response = client.oneshot(http::Request::new("world".to_owned())).await?;
+//! assert_eq!(response.body(), "hello, world");
+//! // The breaker is the registry's `user-service`, as for `#[circuit_breaker(name = "user-service")]`.
+//! let breaker = registry().circuit_breaker("user-service").unwrap();
+//! assert_eq!(breaker.state(), CircuitState::Closed);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Errors
 //!
 //! A service's error is a [`BoxError`](crate::BoxError) (tower's `BoxError`): either a
