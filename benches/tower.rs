@@ -15,7 +15,10 @@ use std::convert::Infallible;
 use std::hint::black_box;
 
 use resilience::tower::{ErrorsOnly, ResilienceLayer};
-use resilience::{ResilienceConfig, ResilienceError, bulkhead, circuit_breaker, retry, timeout};
+use resilience::{
+    BulkheadConfig, CircuitBreakerConfig, Pipeline, ResilienceConfig, ResilienceError, RetryConfig,
+    bulkhead, circuit_breaker, registry, retry, timeout,
+};
 use tower::{Layer, Service, ServiceExt, service_fn};
 
 #[path = "support/on_cpu_time.rs"]
@@ -60,10 +63,30 @@ fn main() {
         .classify(ErrorsOnly)
         .layer(inner);
 
+    let without_budget = ResilienceLayer::new("bench::tower_layer", ResilienceConfig::default())
+        .classify(ErrorsOnly)
+        .budget(None)
+        .layer(inner);
+    let breaker = registry()
+        .circuit_breaker_or_register("bench::tower_pipeline", &CircuitBreakerConfig::DEFAULT)
+        .unwrap();
+    let bulkhead = registry()
+        .bulkhead_or_register("bench::tower_pipeline", &BulkheadConfig::DEFAULT)
+        .unwrap();
+    let retry = RetryConfig::DEFAULT;
+    let pipeline = Pipeline {
+        retry: Some(&retry),
+        circuit_breaker: Some(&breaker),
+        timeout: Some(std::time::Duration::from_secs(1)),
+        bulkhead: Some(&bulkhead),
+    };
+
     let names = [
         "inner service_fn, bare (baseline)",
         "attributes: retry, breaker, timeout, bulkhead",
+        "Pipeline::run (same policies, run-time layers)",
         "ResilienceLayer (same policies, budget on)",
+        "ResilienceLayer, no budget",
     ];
     let mut figures = vec![Vec::new(); names.len()];
     runtime.block_on(async {
@@ -83,8 +106,23 @@ fn main() {
                             black_box(with_attributes().await.unwrap());
                         }
                     }
-                    _ => {
+                    2 => {
+                        for _ in 0..calls {
+                            let outcome = pipeline
+                                .run(|_: &OperationError| true, |_: &OperationError| true, bare)
+                                .await;
+                            black_box(outcome.ok());
+                        }
+                    }
+                    3 => {
                         let mut service = layered.clone();
+                        for _ in 0..calls {
+                            let ready = service.ready().await.unwrap();
+                            black_box(ready.call(()).await.unwrap());
+                        }
+                    }
+                    _ => {
+                        let mut service = without_budget.clone();
                         for _ in 0..calls {
                             let ready = service.ready().await.unwrap();
                             black_box(ready.call(()).await.unwrap());
