@@ -355,6 +355,32 @@ mod tests {
         assert_eq!(budget.available(), 0);
     }
 
+    /// Withdrawals racing on two threads take exactly what the budget holds: the check and the
+    /// subtraction are one compare-and-swap.
+    #[test]
+    fn concurrent_withdrawals_never_overdraw() {
+        let budget = budget(10, 0.2);
+        for _ in 0..1000 {
+            budget.deposit();
+        }
+        let barrier = std::sync::Barrier::new(2);
+        let taken: u64 = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..2)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        drain(&budget)
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|thread| thread.join().unwrap())
+                .sum()
+        });
+        assert_eq!(taken, 300);
+    }
+
     #[test]
     fn refuses_out_of_range_values() {
         for (config, key) in [
