@@ -669,3 +669,49 @@ async fn an_invalid_configuration_fails_every_call_and_runs_nothing() {
     assert!(matches!(rejection(&error), ResilienceError::Config(e) if e.key == "name"));
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
+
+/// Each attempt through `ResilienceLayer` is bounded by the timeout, counted as a breaker
+/// failure, and retried (contract §2.2: `Timeout` is retried); the caller gets the last
+/// `Timeout`.
+#[tokio::test(start_paused = true)]
+async fn resilience_layer_times_out_each_attempt_and_retries_it() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let slow = service_fn(move |_: Request<()>| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, Infallible>(response(200, &[]))
+        }
+    });
+    let name = "tower::attempt_timeouts";
+    let layer = ResilienceLayer::new(
+        name,
+        ResilienceConfig {
+            retry: RetryConfig {
+                max_retries: 2,
+                base_delay: Duration::ZERO,
+                max_delay: Duration::ZERO,
+                jitter_factor: 0.0,
+                ..RetryConfig::default()
+            },
+            timeout: TimeoutConfig {
+                timeout: Duration::from_millis(100),
+            },
+            ..ResilienceConfig::default()
+        },
+    )
+    .budget(None);
+    let started = tokio::time::Instant::now();
+    let error = layer
+        .layer(slow)
+        .oneshot(Request::new(()))
+        .await
+        .unwrap_err();
+    assert!(matches!(rejection(&error), ResilienceError::Timeout { .. }));
+    assert_eq!(started.elapsed(), Duration::from_millis(300));
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    let breaker = registry().circuit_breaker(name).unwrap();
+    assert_eq!(breaker.metrics().failed, 3);
+    assert_eq!(registry().bulkhead(name).unwrap().in_flight(), 0);
+}
