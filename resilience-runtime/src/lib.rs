@@ -13,6 +13,7 @@
 //! defaults and ranges) is defined once, in `resilience-config`, which the attribute macros
 //! call at compile time too; each module re-exports its own.
 
+pub mod budget;
 pub mod bulkhead;
 pub mod circuit_breaker;
 mod error;
@@ -27,7 +28,10 @@ mod site;
 mod striped;
 mod sync;
 pub mod timeout;
+#[cfg(feature = "tower")]
+pub mod tower;
 
+pub use budget::{RetryBudget, RetryBudgetConfig};
 pub use bulkhead::{Bulkhead, BulkheadConfig, BulkheadPermit};
 pub use circuit_breaker::{
     BreakerPermit, CircuitBreaker, CircuitBreakerConfig, CircuitBreakerMetrics, CircuitState,
