@@ -43,4 +43,6 @@ pub use outlier::CallOutcome;
 /// `Method`, `Error`, …).
 pub use reqwest;
 pub use route::Route;
-pub use store::{Change, LeaseId, MemoryRegistry, RegistryBackend, Revision, Snapshot, WatchEvent};
+pub use store::{
+    Change, LeaseId, Listener, MemoryRegistry, RegistryBackend, Revision, Snapshot, WatchEvent,
+};
