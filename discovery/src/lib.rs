@@ -18,6 +18,8 @@ mod config;
 mod discovery;
 mod endpoint;
 mod error;
+#[cfg(feature = "etcd")]
+mod etcd;
 mod global;
 mod health;
 mod id;
@@ -34,6 +36,8 @@ pub use config::{DiscoveryConfig, OutlierConfig};
 pub use discovery::ServiceDiscovery;
 pub use endpoint::{Endpoint, InFlight};
 pub use error::DiscoveryError;
+#[cfg(feature = "etcd")]
+pub use etcd::EtcdOptions;
 pub use global::{global, set_global};
 pub use health::{CustomCheck, HealthCheck, HealthCheckEvent, HealthChecker, HealthProbe};
 pub use id::InstanceId;
