@@ -41,6 +41,10 @@ impl Shared {
         }
     }
 
+    pub(crate) fn is_stale(&self) -> bool {
+        self.stale.load(Ordering::Acquire)
+    }
+
     pub(crate) fn mark_fresh(&self) {
         if self.stale.swap(false, Ordering::AcqRel) {
             tracing::info!(target: "resilience::discovery", "etcd is reachable again: discovery is up to date");
@@ -219,6 +223,6 @@ impl RegistryBackend for EtcdBackend {
     }
 
     fn is_stale(&self) -> bool {
-        self.shared.stale.load(Ordering::Acquire)
+        self.shared.is_stale()
     }
 }

@@ -245,7 +245,12 @@ pub(crate) async fn run(
             }
         };
         if let Err(error) = outcome {
-            tracing::warn!(target: "resilience::discovery", %error, "an etcd write or keep-alive failed: re-granting the lease and re-putting own instances with backoff");
+            // During an outage the watcher has already warned (once): this is its consequence.
+            if session.shared.is_stale() {
+                tracing::debug!(target: "resilience::discovery", %error, "an etcd write or keep-alive failed: re-granting the lease and re-putting own instances with backoff");
+            } else {
+                tracing::warn!(target: "resilience::discovery", %error, "an etcd write or keep-alive failed: re-granting the lease and re-putting own instances with backoff");
+            }
             failing = true;
         }
     }
