@@ -332,3 +332,43 @@ async fn a_watch_cancelled_by_compaction_recovers_without_losing_a_change() {
         .unwrap();
     assert!(eventually(VISIBLE, || has(&reader, "users", "later")).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_etcd_recreated_empty_gets_every_registration_back() {
+    let Some(mut etcd) = Etcd::start("an_etcd_recreated_empty") else {
+        return;
+    };
+    let ttl = Duration::from_secs(3);
+    let a = connect(&etcd.endpoint(), ttl).await;
+    let b = connect(&etcd.endpoint(), ttl).await;
+    // Enough changes in etcd that the old revisions are well ahead of the new store's.
+    for i in 0..10 {
+        a.register(Instance::new("users", format!("u{i}"), "10.0.0.1", 80))
+            .unwrap();
+        assert!(eventually(VISIBLE, || has(&b, "users", &format!("u{i}"))).await);
+    }
+    for i in 1..10 {
+        a.deregister(&InstanceId::new("users", format!("u{i}")))
+            .unwrap();
+    }
+    // Another process's instance, which the recreated etcd will not have.
+    etcd.ctl(&[
+        "put",
+        &format!("{PREFIX}/users/gone"),
+        r#"{"service":"users","id":"gone","host":"10.0.0.9","port":80}"#,
+    ]);
+    assert!(eventually(VISIBLE, || ids(&b, "users") == ["gone", "u0"]).await);
+    tokio::task::block_in_place(|| etcd.recreate());
+    // a re-grants its lease and re-puts u0; b lists again (and drops `gone`) instead of
+    // waiting for revisions the new store has not reached.
+    a.register(Instance::new("users", "fresh", "10.0.0.2", 80))
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || ids(&b, "users")
+            == ["fresh", "u0"])
+        .await,
+        "b sees {:?}",
+        ids(&b, "users")
+    );
+    assert!(!b.is_stale());
+}

@@ -88,6 +88,13 @@ async fn watch(
             return End::Cancelled;
         }
         if response.created() {
+            let now = response.header().map_or(0, |header| header.revision());
+            if now + 1 < start {
+                // The store is behind what the view reflects (etcd restored or recreated): a
+                // watch from there would wait for revisions that mean something else.
+                tracing::warn!(target: "resilience::discovery", revision = now, expected = start - 1, "etcd's revision went back: listing again");
+                return End::Cancelled;
+            }
             shared.mark_fresh();
             backoff.reset();
         }

@@ -126,6 +126,14 @@ impl Etcd {
         self.spawn();
     }
 
+    /// Kills it, deletes its data, and starts an empty etcd on the same ports (a cluster
+    /// recreated from nothing: revisions start again at 1).
+    pub fn recreate(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(self.dir.join("data"));
+        self.spawn();
+    }
+
     fn ctl_ok(&self, args: &[&str]) -> bool {
         self.ctl_command(args)
             .stdout(Stdio::null())
