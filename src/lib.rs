@@ -68,6 +68,10 @@
 
 #[cfg(feature = "discovery")]
 pub use resilience_discovery as discovery;
+/// Options of the etcd backend ([`ServiceDiscovery::connect_etcd`]). Requires the cargo
+/// feature `etcd`.
+#[cfg(feature = "etcd")]
+pub use resilience_discovery::EtcdOptions;
 #[cfg(feature = "discovery")]
 pub use resilience_discovery::{
     Balancer, CallOutcome, DiscoveryConfig, DiscoveryError, Instance, InstanceId, OutlierConfig,

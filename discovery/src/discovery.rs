@@ -32,7 +32,7 @@ pub struct ServiceDiscovery {
 struct Inner {
     config: DiscoveryConfig,
     env: Option<String>,
-    backend: Arc<MemoryRegistry>,
+    backend: Arc<dyn RegistryBackend>,
     writer: Mutex<Writer>,
     catalog: ArcSwap<Catalog>,
     routes: ArcSwap<HashMap<String, Arc<Route>>>,
@@ -81,10 +81,23 @@ impl ServiceDiscovery {
     /// A discovery over a shared in-memory `registry` (several discoveries over one registry
     /// behave like processes sharing an etcd cluster).
     pub fn with_registry(registry: Arc<MemoryRegistry>, config: DiscoveryConfig) -> Self {
+        Self::with_backend_and_config(registry, config)
+    }
+
+    /// A discovery over `backend` with the default configuration: reads serve the same
+    /// lock-free snapshot whatever the backend, kept in step through
+    /// [`RegistryBackend::listen`].
+    pub fn with_backend(backend: impl RegistryBackend) -> Self {
+        Self::with_backend_and_config(backend, DiscoveryConfig::default())
+    }
+
+    /// A discovery over `backend` with `config`.
+    pub fn with_backend_and_config(backend: impl RegistryBackend, config: DiscoveryConfig) -> Self {
+        let backend: Arc<dyn RegistryBackend> = Arc::new(backend);
         let inner = Arc::new(Inner {
             env: config.env.clone(),
             config,
-            backend: Arc::clone(&registry),
+            backend: Arc::clone(&backend),
             writer: Mutex::new(Writer::default()),
             catalog: ArcSwap::from_pointee(Catalog {
                 origin: next_origin(),
@@ -92,12 +105,9 @@ impl ServiceDiscovery {
             }),
             routes: ArcSwap::from_pointee(HashMap::new()),
         });
-        // Listen first, then load what is already there: a change between the two is applied
-        // twice, which is harmless (the same instance put again).
         let listener: Weak<dyn Listener> =
             Arc::downgrade(&(Arc::clone(&inner) as Arc<dyn Listener>));
-        registry.add_listener(listener);
-        let (snapshot, _) = registry.watch();
+        let snapshot = backend.listen(listener);
         let puts: Vec<Change> = snapshot.instances.into_iter().map(Change::Put).collect();
         inner.apply_all(&puts);
         ServiceDiscovery { inner }
@@ -109,8 +119,14 @@ impl ServiceDiscovery {
     }
 
     /// The registry backend.
-    pub fn registry(&self) -> &Arc<MemoryRegistry> {
+    pub fn registry(&self) -> &Arc<dyn RegistryBackend> {
         &self.inner.backend
+    }
+
+    /// Whether the backend's store is unreachable now, so that reads serve the last snapshot
+    /// it gave (contract §5: nothing is dropped for that reason). Never true in memory.
+    pub fn is_stale(&self) -> bool {
+        self.inner.backend.is_stale()
     }
 
     fn check(&self, instance: &Instance) -> Result<(), DiscoveryError> {

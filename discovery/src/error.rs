@@ -47,6 +47,12 @@ pub enum DiscoveryError {
         "the global service discovery is already set (set_global must be called once, before first use)"
     )]
     GlobalAlreadySet,
+    /// The registry backend's store cannot be used (no etcd endpoint answers, invalid options).
+    #[error("registry backend: {reason}")]
+    Backend {
+        /// What failed, and how to fix it.
+        reason: String,
+    },
     /// A lease that does not exist (expired or revoked).
     #[error("lease {lease} does not exist (expired or revoked)")]
     UnknownLease {

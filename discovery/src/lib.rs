@@ -18,6 +18,8 @@ mod config;
 mod discovery;
 mod endpoint;
 mod error;
+#[cfg(feature = "etcd")]
+mod etcd;
 mod global;
 mod health;
 mod id;
@@ -34,6 +36,8 @@ pub use config::{DiscoveryConfig, OutlierConfig};
 pub use discovery::ServiceDiscovery;
 pub use endpoint::{Endpoint, InFlight};
 pub use error::DiscoveryError;
+#[cfg(feature = "etcd")]
+pub use etcd::EtcdOptions;
 pub use global::{global, set_global};
 pub use health::{CustomCheck, HealthCheck, HealthCheckEvent, HealthChecker, HealthProbe};
 pub use id::InstanceId;
@@ -43,4 +47,6 @@ pub use outlier::CallOutcome;
 /// `Method`, `Error`, …).
 pub use reqwest;
 pub use route::Route;
-pub use store::{Change, LeaseId, MemoryRegistry, RegistryBackend, Revision, Snapshot, WatchEvent};
+pub use store::{
+    Change, LeaseId, Listener, MemoryRegistry, RegistryBackend, Revision, Snapshot, WatchEvent,
+};

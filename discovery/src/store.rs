@@ -63,11 +63,52 @@ pub trait RegistryBackend: Send + Sync + 'static {
     fn delete(&self, id: &InstanceId) -> Result<Revision, DiscoveryError>;
     /// The instances now, and a receiver of every change after that snapshot.
     fn watch(&self) -> (Snapshot, broadcast::Receiver<WatchEvent>);
+
+    /// Tells `listener` of every change after the returned snapshot, in revision order, until
+    /// it is dropped. This is how a [`ServiceDiscovery`](crate::ServiceDiscovery) keeps its
+    /// lock-free snapshot in step, whatever the backend.
+    ///
+    /// A backend that applies its own writes locally calls the listener synchronously from
+    /// them, so that a registration is visible to the process that made it at once (both
+    /// built-in backends do). The default forwards [`watch`](Self::watch)'s stream from a task
+    /// of the current tokio runtime: changes are seen shortly after, not at once.
+    fn listen(&self, listener: Weak<dyn Listener>) -> Snapshot {
+        let (snapshot, mut events) = self.watch();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    loop {
+                        match events.recv().await {
+                            Ok(event) => match listener.upgrade() {
+                                Some(listener) => listener.changed(&event),
+                                None => return,
+                            },
+                            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                                tracing::warn!(target: "resilience::discovery", missed, "a registry watcher fell behind and missed changes");
+                            }
+                            Err(broadcast::error::RecvError::Closed) => return,
+                        }
+                    }
+                });
+            }
+            Err(_) => {
+                tracing::warn!(target: "resilience::discovery", "a registry backend was attached outside a tokio runtime: later changes are not followed");
+            }
+        }
+        snapshot
+    }
+
+    /// Whether the local view may be out of date because the store behind it is unreachable
+    /// (reads keep serving it). Never true for an in-process backend.
+    fn is_stale(&self) -> bool {
+        false
+    }
 }
 
-/// Something told of every change synchronously, in revision order (the in-process
-/// [`ServiceDiscovery`](crate::ServiceDiscovery) over a [`MemoryRegistry`]).
-pub(crate) trait Listener: Send + Sync {
+/// Something told of every change synchronously, in revision order: what a
+/// [`ServiceDiscovery`](crate::ServiceDiscovery) gives [`RegistryBackend::listen`].
+pub trait Listener: Send + Sync {
+    /// One change, after the one before it.
     fn changed(&self, event: &WatchEvent);
 }
 
@@ -291,6 +332,13 @@ impl RegistryBackend for Arc<MemoryRegistry> {
             return Err(DiscoveryError::UnknownInstance { id: id.clone() });
         }
         Ok(self.commit(&mut state, Change::Delete(id.clone())))
+    }
+
+    fn listen(&self, listener: Weak<dyn Listener>) -> Snapshot {
+        // Listening first, then taking the snapshot: a change between the two is applied
+        // twice, which is harmless (the same instance put again).
+        self.add_listener(listener);
+        self.watch().0
     }
 
     fn watch(&self) -> (Snapshot, broadcast::Receiver<WatchEvent>) {

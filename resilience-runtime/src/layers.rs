@@ -401,16 +401,19 @@ macro_rules! __breaker {
         '__resilience_breaker: {
             // A `let`, not a `match` around the attempt: the scrutinee of a `match` lives until
             // the match ends, so the permit would be kept twice in the caller's future.
-            let mut permit = match $crate::__generated::BreakerLayer::admit(&$layers.circuit_breaker) {
-                ::core::option::Option::Some(permit) => permit,
-                ::core::option::Option::None => {
-                    break '__resilience_breaker ::core::result::Result::Err(
-                        $crate::__generated::Failure::Rejected(
-                            $crate::__generated::BreakerLayer::rejection(&$layers.circuit_breaker),
-                        ),
-                    );
-                }
-            };
+            let mut permit =
+                match $crate::__generated::BreakerLayer::admit(&$layers.circuit_breaker) {
+                    ::core::option::Option::Some(permit) => permit,
+                    ::core::option::Option::None => {
+                        break '__resilience_breaker ::core::result::Result::Err(
+                            $crate::__generated::Failure::Rejected(
+                                $crate::__generated::BreakerLayer::rejection(
+                                    &$layers.circuit_breaker,
+                                ),
+                            ),
+                        );
+                    }
+                };
             let guard = $crate::__generated::panic_guard(&$layers.circuit_breaker, &mut permit);
             let outcome = $admitted;
             ::core::mem::forget(guard);

@@ -6,7 +6,7 @@
 
 use resilience_discovery::{
     CallOutcome, DiscoveryConfig, DiscoveryError, InFlight, Instance, InstanceId, LeaseId,
-    OutlierConfig, RegistryBackend, Route, ServiceDiscovery,
+    OutlierConfig, Route, ServiceDiscovery,
 };
 use stateright::{Model, Property, Representative};
 use std::time::Duration;

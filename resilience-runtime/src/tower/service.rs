@@ -167,11 +167,15 @@ where
         let classify = self.classify.clone();
         Box::pin(async move {
             policies.check()?;
+            let layers = policies.layers();
             let outcome = crate::__pipeline!(
                 retry = none,
-                layers = &policies.layers(),
+                breaker = some,
+                timeout = some,
+                bulkhead = some,
+                layers = &layers,
                 failure_if = &every_failure::<S::Response>,
-                attempt = attempt(inner, request, &classify),
+                attempt = attempt(inner, request, &classify).await,
             );
             finish(outcome)
         })
@@ -245,21 +249,27 @@ where
                 Some(layers) => crate::__pipeline!(
                     retry = BudgetedRetries::new(&policies, &classify),
                     retry_if = &every_failure::<S::Response>,
+                    breaker = some,
+                    timeout = some,
+                    bulkhead = some,
                     layers = &layers,
                     failure_if = &every_failure::<S::Response>,
                     attempt = {
                         let (service, request) = attempts.next();
-                        attempt(service, request, &classify)
+                        attempt(service, request, &classify).await
                     },
                 ),
                 None => crate::__pipeline!(
                     retry = BudgetedRetries::new(&policies, &classify),
                     retry_if = &every_failure::<S::Response>,
+                    breaker = some,
+                    timeout = some,
+                    bulkhead = some,
                     layers = &policies.layers(),
                     failure_if = &every_failure::<S::Response>,
                     attempt = {
                         let (service, request) = attempts.next();
-                        attempt(service, request, &classify)
+                        attempt(service, request, &classify).await
                     },
                 ),
             };
