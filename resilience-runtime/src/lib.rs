@@ -15,6 +15,7 @@
 
 pub mod bulkhead;
 pub mod circuit_breaker;
+pub mod config;
 mod error;
 mod facade;
 mod failure;
@@ -36,7 +37,9 @@ pub use error::{BoxError, ConfigError, ResilienceError};
 pub use facade::{NoFallback, ResilienceConfig, ResilienceFacade};
 pub use failure::Failure;
 pub use pipeline::{Pipeline, Retries};
-pub use registry::{BulkheadHandle, CircuitBreakerHandle, Registry, registry};
+pub use registry::{
+    BulkheadHandle, CircuitBreakerHandle, PolicyConfig, PolicyInfo, PolicyKind, Registry, registry,
+};
 pub use retry::{Backoff, RetryConfig};
 pub use timeout::TimeoutConfig;
 
@@ -56,6 +59,7 @@ pub mod __generated {
         attempt_output, into_error, rejection_converter,
     };
     pub use crate::pipeline::Retries;
-    pub use crate::site::{BreakerSite, BulkheadSite};
+    pub use crate::site::{BreakerSite, BulkheadSite, Declaration, RetrySite, TimeoutSite};
+    pub use inventory;
     pub use tokio::time::sleep;
 }

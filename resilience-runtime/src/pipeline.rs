@@ -80,7 +80,8 @@ impl Pipeline<'_> {
 /// The retry state of one call: how many retries ran and since when.
 #[derive(Debug)]
 pub struct Retries<'a> {
-    config: Option<&'a RetryConfig>,
+    config: Option<RetryConfig>,
+    borrowed: std::marker::PhantomData<&'a RetryConfig>,
     started: Option<Instant>,
     retries_done: u32,
 }
@@ -89,11 +90,20 @@ impl<'a> Retries<'a> {
     /// The retry state of a call that starts now; `None` means a single attempt.
     #[inline]
     pub fn new(config: Option<&'a RetryConfig>) -> Self {
+        Self::owned(config.cloned())
+    }
+
+    /// [`new`](Self::new) with the configuration read for this call (a call site's, which an
+    /// override may change between calls).
+    #[inline]
+    pub fn owned(config: Option<RetryConfig>) -> Self {
         Retries {
-            config,
             started: config
+                .as_ref()
                 .and_then(|retry| retry.max_duration)
                 .map(|_| Instant::now()),
+            config,
+            borrowed: std::marker::PhantomData,
             retries_done: 0,
         }
     }
@@ -112,7 +122,7 @@ impl<'a> Retries<'a> {
     where
         RetryIf: Fn(&E) -> bool,
     {
-        let (Some(retry), Err(failure)) = (self.config, &outcome) else {
+        let (Some(retry), Err(failure)) = (&self.config, &outcome) else {
             return ControlFlow::Break(outcome);
         };
         let retryable = match failure {
