@@ -382,3 +382,93 @@ async fn a_disabled_timeout_or_bulkhead_passes_calls_through() {
     holder.await.unwrap().unwrap();
     registry().apply(&Overrides::new()).unwrap();
 }
+
+/// Lets every other task of this current-thread runtime run until it waits.
+async fn settle() {
+    for _ in 0..16 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bulkhead_limit_raised_and_lowered_under_load_drops_nobody() {
+    let registry = Registry::new();
+    let bulkhead = registry
+        .bulkhead_or_register(
+            "cfg-resize",
+            &BulkheadConfig {
+                max_concurrent_calls: 2,
+                max_queue_size: 10,
+                max_wait: None,
+            },
+        )
+        .unwrap();
+    let (admitted_tx, mut admitted) = tokio::sync::mpsc::unbounded_channel();
+    let mut releases = Vec::new();
+    let mut callers = Vec::new();
+    for caller in 0..5 {
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        releases.push(Some(release));
+        let (bulkhead, admitted_tx) = (bulkhead.clone(), admitted_tx.clone());
+        callers.push(tokio::spawn(async move {
+            let permit = bulkhead.acquire().await.expect("a caller was dropped");
+            admitted_tx.send(caller).unwrap();
+            let _ = released.await;
+            drop(permit);
+        }));
+        settle().await;
+    }
+    let mut admitted_now = |expected: usize| {
+        let mut got = Vec::new();
+        while let Ok(caller) = admitted.try_recv() {
+            got.push(caller);
+        }
+        assert_eq!(got.len(), expected, "admitted {got:?}");
+        got
+    };
+    assert_eq!(admitted_now(2), vec![0, 1]);
+    assert_eq!((bulkhead.in_flight(), bulkhead.queued()), (2, 3));
+
+    let resize = |limit: usize| {
+        Overrides::new()
+            .with_vars(
+                "RESILIENCE",
+                [(
+                    "RESILIENCE__BULKHEAD__CFG_RESIZE__MAX_CONCURRENT_CALLS",
+                    limit.to_string(),
+                )],
+            )
+            .unwrap()
+    };
+    // Raised: two queued callers are admitted at once, in their order.
+    registry.apply(&resize(4)).unwrap();
+    settle().await;
+    assert_eq!(admitted_now(2), vec![2, 3]);
+    assert_eq!((bulkhead.in_flight(), bulkhead.queued()), (4, 1));
+    assert_eq!(bulkhead.max_concurrent_calls(), 4);
+
+    // Lowered to 1: the four running keep running, the queued one keeps waiting.
+    registry.apply(&resize(1)).unwrap();
+    settle().await;
+    assert_eq!((bulkhead.in_flight(), bulkhead.queued()), (4, 1));
+    for caller in 0..3 {
+        releases[caller].take().unwrap().send(()).unwrap();
+        settle().await;
+        admitted_now(0);
+    }
+    assert_eq!((bulkhead.in_flight(), bulkhead.queued()), (1, 1));
+    // The last of the four leaves: the queued caller gets the one slot.
+    releases[3].take().unwrap().send(()).unwrap();
+    settle().await;
+    assert_eq!(admitted_now(1), vec![4]);
+    assert_eq!((bulkhead.in_flight(), bulkhead.queued()), (1, 0));
+    releases[4].take().unwrap().send(()).unwrap();
+    for caller in callers {
+        caller.await.unwrap();
+    }
+    assert_eq!(bulkhead.in_flight(), 0);
+    // Back to the attribute's configuration.
+    registry.apply(&Overrides::new()).unwrap();
+    assert_eq!(bulkhead.max_concurrent_calls(), 2);
+    assert!(bulkhead.try_acquire().is_some());
+}

@@ -189,7 +189,7 @@ fn get_or_register<P, C: PartialEq + std::fmt::Debug>(
     kind: &str,
     name: &str,
     config: &C,
-    config_of: impl Fn(&P) -> &C,
+    config_of: impl Fn(&P) -> C,
     create: impl FnOnce() -> Result<P, ConfigError>,
 ) -> Result<Arc<P>, ConfigError> {
     let existing = read(map).get(name).cloned();
@@ -203,7 +203,7 @@ fn get_or_register<P, C: PartialEq + std::fmt::Debug>(
                 .clone()
         }
     };
-    if config_of(&policy) != config {
+    if &config_of(&policy) != config {
         tracing::warn!(
             target: "resilience",
             policy = kind,
@@ -256,7 +256,7 @@ impl Registry {
         for (name, bulkhead) in read(&self.bulkheads).iter() {
             add(
                 name,
-                PolicyConfig::Bulkhead(bulkhead.config().clone()),
+                PolicyConfig::Bulkhead(bulkhead.current_config()),
                 true,
                 true,
             );
@@ -350,7 +350,7 @@ impl Registry {
             "circuit_breaker",
             name,
             config,
-            CircuitBreaker::config,
+            |breaker| breaker.config().clone(),
             || {
                 self.remember_base(PolicyKind::CircuitBreaker, name, || {
                     PolicyConfig::CircuitBreaker(config.clone())
@@ -376,7 +376,7 @@ impl Registry {
             "bulkhead",
             name,
             config,
-            Bulkhead::config,
+            Bulkhead::current_config,
             || {
                 self.remember_base(PolicyKind::Bulkhead, name, || {
                     PolicyConfig::Bulkhead(base.clone())
@@ -560,32 +560,41 @@ impl Registry {
             site.set_enabled(enabled);
         }
         for ((kind, name), base) in &bases {
-            let Some(policy) = overrides.get(*kind, &normalize(name)) else {
-                continue;
-            };
-            let changed =
-                match (kind, base) {
-                    (PolicyKind::CircuitBreaker, PolicyConfig::CircuitBreaker(base)) => {
-                        let effective = merge::circuit_breaker(base, policy).ok();
-                        read(&self.breakers).get(name).zip(effective).is_some_and(
-                            |(breaker, effective)| breaker.config() != &effective.config,
-                        )
+            let policy = overrides.get(*kind, &normalize(name));
+            match base {
+                PolicyConfig::Bulkhead(base) => {
+                    let effective = policy.map_or_else(
+                        || base.clone(),
+                        |policy| {
+                            merge::bulkhead(base, policy)
+                                .map_or_else(|_| base.clone(), |effective| effective.config)
+                        },
+                    );
+                    let bulkhead = read(&self.bulkheads).get(name).cloned();
+                    if let Some(bulkhead) = bulkhead
+                        && bulkhead.current_config() != effective
+                        && let Err(error) = bulkhead.reconfigure(effective)
+                    {
+                        // Validated above: not reached.
+                        tracing::warn!(target: "resilience", %error, name = name.as_str(), "a bulkhead override was refused");
                     }
-                    (PolicyKind::Bulkhead, PolicyConfig::Bulkhead(base)) => {
-                        let effective = merge::bulkhead(base, policy).ok();
-                        read(&self.bulkheads).get(name).zip(effective).is_some_and(
-                            |(bulkhead, effective)| bulkhead.config() != &effective.config,
-                        )
+                }
+                PolicyConfig::CircuitBreaker(base) => {
+                    let effective =
+                        policy.and_then(|policy| merge::circuit_breaker(base, policy).ok());
+                    let changed = read(&self.breakers).get(name).is_some_and(|breaker| {
+                        breaker.config() != effective.as_ref().map_or(base, |e| &e.config)
+                    });
+                    if changed {
+                        tracing::warn!(
+                            target: "resilience",
+                            policy = kind.as_str(),
+                            name = name.as_str(),
+                            "an override of a circuit breaker already in use applies from the next start (breakers are not yet reconfigured in place)"
+                        );
                     }
-                    _ => false,
-                };
-            if changed {
-                tracing::warn!(
-                    target: "resilience",
-                    policy = kind.as_str(),
-                    name = name.as_str(),
-                    "an override of a {kind} already in use applies from the next start (in-place changes of breakers and bulkheads are not supported yet)"
-                );
+                }
+                _ => {}
             }
         }
         for (kind, name) in &unmatched {

@@ -2,7 +2,11 @@
 //! dropped), an atomic counter bounds the queue. Taking a free slot and giving it back are one
 //! compare-and-swap each, and allocate nothing.
 
-use crate::sync::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::sync::{AtomicUsize, Mutex, Ordering};
 
 use super::BulkheadConfig;
 use super::slots::Slots;
@@ -13,6 +17,13 @@ use crate::error::{ConfigError, ResilienceError};
 pub struct Bulkhead {
     name: String,
     config: BulkheadConfig,
+    /// The configuration in force: [`config`](Self::config) until an override changes it
+    /// (read on the waiting path only).
+    current: ArcSwap<BulkheadConfig>,
+    /// The slot count in force.
+    limit: AtomicUsize,
+    /// Serialises [`reconfigure`](Self::reconfigure)s.
+    resizing: Mutex<()>,
     slots: Slots,
     queued: AtomicUsize,
 }
@@ -40,8 +51,40 @@ impl Bulkhead {
             name,
             slots: Slots::new(config.max_concurrent_calls),
             queued: AtomicUsize::new(0),
+            current: ArcSwap::from_pointee(config.clone()),
+            limit: AtomicUsize::new(config.max_concurrent_calls),
+            resizing: Mutex::new(()),
             config,
         })
+    }
+
+    /// The configuration in force (the creation's, or an override's).
+    pub fn current_config(&self) -> BulkheadConfig {
+        (**self.current.load()).clone()
+    }
+
+    /// Applies `config` in place (contract §7): a higher `max_concurrent_calls` admits queued
+    /// callers at once; a lower one takes free slots now and the others as they are released,
+    /// without dropping anyone admitted or queued. The queue's size and `max_wait` apply to
+    /// callers that queue from now on.
+    pub fn reconfigure(&self, config: BulkheadConfig) -> Result<(), ConfigError> {
+        config.validate()?;
+        let _serial = self
+            .resizing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (old, new) = (
+            self.limit.load(Ordering::Acquire),
+            config.max_concurrent_calls,
+        );
+        self.current.store(Arc::new(config));
+        self.limit.store(new, Ordering::Release);
+        if new > old {
+            self.slots.add(new - old);
+        } else {
+            self.slots.remove(old - new);
+        }
+        Ok(())
     }
 
     /// The registry name.
@@ -57,7 +100,7 @@ impl Bulkhead {
     /// Bodies running now (slots handed out, including one just handed to a waiter that has not
     /// been polled yet).
     pub fn in_flight(&self) -> usize {
-        self.config.max_concurrent_calls - self.slots.free()
+        (self.limit.load(Ordering::Acquire) + self.slots.debt()).saturating_sub(self.slots.free())
     }
 
     /// Callers waiting now. A waiter that has just been handed a slot counts here (and in
@@ -66,9 +109,9 @@ impl Bulkhead {
         self.queued.load(Ordering::Acquire)
     }
 
-    /// The slot count.
+    /// The slot count in force.
     pub fn max_concurrent_calls(&self) -> usize {
-        self.config.max_concurrent_calls
+        self.limit.load(Ordering::Acquire)
     }
 
     /// A slot if one is free (released slots go to waiters first, so a free slot never jumps
@@ -92,10 +135,14 @@ impl Bulkhead {
 
     /// The slow path of [`acquire`](Self::acquire): join the queue if it has room.
     pub async fn acquire_queued(&self) -> Result<BulkheadPermit<'_>, ResilienceError> {
-        let Some(_place) = QueuePlace::join(&self.queued, self.config.max_queue_size) else {
+        let (max_queue_size, max_wait) = {
+            let current = self.current.load();
+            (current.max_queue_size, current.max_wait)
+        };
+        let Some(_place) = QueuePlace::join(&self.queued, max_queue_size) else {
             return Err(self.full());
         };
-        match self.config.max_wait {
+        match max_wait {
             None => self.slots.acquire().await,
             Some(wait) => {
                 if tokio::time::timeout(wait, self.slots.acquire())
@@ -147,7 +194,11 @@ mod loom {
     use ::loom::thread;
 
     use super::QueuePlace;
-    use crate::sync::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use arc_swap::ArcSwap;
+
+    use crate::sync::{AtomicUsize, Mutex, Ordering};
 
     /// `callers` threads each try to join a queue of `max` places, hold the place while checking
     /// the bound, and leave; returns how many joined.
