@@ -472,3 +472,51 @@ async fn a_bulkhead_limit_raised_and_lowered_under_load_drops_nobody() {
     assert_eq!(bulkhead.max_concurrent_calls(), 2);
     assert!(bulkhead.try_acquire().is_some());
 }
+
+#[test]
+fn a_breaker_keeps_its_state_and_counts_through_an_override() {
+    use resilience::CircuitState;
+    let registry = Registry::new();
+    let breaker = registry
+        .circuit_breaker_or_register(
+            "cfg-breaker-in-place",
+            &CircuitBreakerConfig {
+                max_failures: 3,
+                ..CircuitBreakerConfig::DEFAULT
+            },
+        )
+        .unwrap();
+    for _ in 0..2 {
+        breaker.try_acquire().unwrap().failure();
+    }
+    let raise = Overrides::from_toml(
+        "[circuit_breaker.cfg_breaker_in_place]\nmax_failures = 4\n",
+        "f.toml",
+    )
+    .unwrap();
+    registry.apply(&raise).unwrap();
+    assert_eq!(breaker.current_config().max_failures, 4);
+    // Two failures were kept: two more open it (at 4), not three.
+    breaker.try_acquire().unwrap().failure();
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    breaker.try_acquire().unwrap().failure();
+    assert_eq!(breaker.state(), CircuitState::Open);
+    let metrics = breaker.metrics();
+    assert_eq!((metrics.failed, metrics.opened), (4, 1));
+    assert_eq!(
+        registry
+            .policies()
+            .into_iter()
+            .find(|p| p.name == "cfg-breaker-in-place")
+            .unwrap()
+            .config,
+        PolicyConfig::CircuitBreaker(CircuitBreakerConfig {
+            max_failures: 4,
+            ..CircuitBreakerConfig::DEFAULT
+        })
+    );
+    // Overrides removed: the attribute's configuration, still open.
+    registry.apply(&Overrides::new()).unwrap();
+    assert_eq!(breaker.current_config().max_failures, 3);
+    assert_eq!(breaker.state(), CircuitState::Open);
+}

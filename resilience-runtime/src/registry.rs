@@ -248,7 +248,7 @@ impl Registry {
         for (name, breaker) in read(&self.breakers).iter() {
             add(
                 name,
-                PolicyConfig::CircuitBreaker(breaker.config().clone()),
+                PolicyConfig::CircuitBreaker(breaker.current_config()),
                 true,
                 true,
             );
@@ -350,7 +350,7 @@ impl Registry {
             "circuit_breaker",
             name,
             config,
-            |breaker| breaker.config().clone(),
+            CircuitBreaker::current_config,
             || {
                 self.remember_base(PolicyKind::CircuitBreaker, name, || {
                     PolicyConfig::CircuitBreaker(config.clone())
@@ -580,18 +580,32 @@ impl Registry {
                     }
                 }
                 PolicyConfig::CircuitBreaker(base) => {
-                    let effective =
-                        policy.and_then(|policy| merge::circuit_breaker(base, policy).ok());
-                    let changed = read(&self.breakers).get(name).is_some_and(|breaker| {
-                        breaker.config() != effective.as_ref().map_or(base, |e| &e.config)
-                    });
-                    if changed {
-                        tracing::warn!(
+                    let effective = policy.map_or_else(
+                        || base.clone(),
+                        |policy| {
+                            merge::circuit_breaker(base, policy)
+                                .map_or_else(|_| base.clone(), |effective| effective.config)
+                        },
+                    );
+                    let breaker = read(&self.breakers).get(name).cloned();
+                    let Some(breaker) = breaker else { continue };
+                    if breaker.current_config() == effective {
+                        continue;
+                    }
+                    match breaker.reconfigure(effective) {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(
                             target: "resilience",
                             policy = kind.as_str(),
                             name = name.as_str(),
-                            "an override of a circuit breaker already in use applies from the next start (breakers are not yet reconfigured in place)"
-                        );
+                            "an override changes the mode or the rate window of a circuit breaker already in use: that applies from the next start"
+                        ),
+                        Err(error) => tracing::warn!(
+                            target: "resilience",
+                            %error,
+                            name = name.as_str(),
+                            "a circuit breaker override was refused"
+                        ),
                     }
                 }
                 _ => {}
