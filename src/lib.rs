@@ -93,6 +93,10 @@ pub mod contract {}
 
 /// Configuration overrides (contract §7).
 pub use resilience_runtime::config;
+/// The event stream (contract §8): [`Registry::subscribe`].
+pub use resilience_runtime::events;
+/// The registry's snapshot (contract §8): [`Registry::snapshot`].
+pub use resilience_runtime::snapshot;
 pub use resilience_runtime::{
     Backoff, BoxError, BreakerPermit, Bulkhead, BulkheadConfig, BulkheadHandle, BulkheadPermit,
     CircuitBreaker, CircuitBreakerConfig, CircuitBreakerHandle, CircuitBreakerMetrics,

@@ -117,3 +117,120 @@ async fn named_retries_and_timeouts_still_work() {
     never_called().await.unwrap();
     service::default_names().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_snapshot_serialises_every_policy_with_its_state_and_counters() {
+    #[circuit_breaker(name = "ops-snapshot-breaker", max_failures = 1)]
+    #[bulkhead(name = "ops-snapshot-bulkhead", max_concurrent_calls = 4)]
+    async fn failing() -> Result<(), ResilienceError> {
+        Err(ResilienceError::Operation("down".into()))
+    }
+    let _ = failing().await;
+    let _ = failing().await;
+    let json = serde_json::to_value(registry().snapshot()).unwrap();
+    let policy = |kind: &str, name: &str| {
+        json["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["kind"] == kind && p["name"] == name)
+            .unwrap_or_else(|| panic!("{kind} {name} not in {json}"))
+            .clone()
+    };
+    assert_eq!(
+        policy("circuit_breaker", "ops-snapshot-breaker"),
+        serde_json::json!({
+            "name": "ops-snapshot-breaker",
+            "kind": "circuit_breaker",
+            "enabled": true,
+            "config": {
+                "max_failures": 1,
+                "reset_timeout": "10s",
+                "half_open_allowed_calls": 1,
+                "window": 20
+            },
+            "state": "open",
+            "counters": { "successful": 0, "failed": 1, "rejected": 1, "opened": 1 }
+        })
+    );
+    let bulkhead = policy("bulkhead", "ops-snapshot-bulkhead");
+    assert_eq!(
+        bulkhead["counters"],
+        serde_json::json!({ "running": 0, "waiting": 0, "accepted": 1, "rejected": 0 })
+    );
+    assert_eq!(bulkhead["config"]["max_concurrent_calls"], 4);
+    // Never called: listed with its configuration, no state, no counters.
+    let retry = policy("retry", "ops-listed-retry");
+    assert_eq!(retry["config"]["base_delay"], "20ms");
+    assert!(retry.get("counters").is_none());
+    assert!(json["unmatched_overrides"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn subscribers_get_breaker_transitions_rejections_and_reloads() {
+    use resilience::events::Event;
+    use resilience::{CircuitState, config::Overrides};
+    #[circuit_breaker(name = "ops-events-breaker", max_failures = 1)]
+    async fn failing() -> Result<(), ResilienceError> {
+        Err(ResilienceError::Operation("down".into()))
+    }
+    let mut events = registry().subscribe();
+    let _ = failing().await;
+    let reg = resilience::Registry::new();
+    let bulkhead = reg
+        .bulkhead_or_register(
+            "ops-events-bulkhead",
+            &BulkheadConfig {
+                max_concurrent_calls: 1,
+                max_queue_size: 0,
+                max_wait: None,
+            },
+        )
+        .unwrap();
+    let _held = bulkhead.try_acquire().unwrap();
+    assert!(bulkhead.acquire().await.is_err());
+    reg.apply(&Overrides::new()).unwrap();
+    let bad = Overrides::from_toml("[bulkhead.x]\nmax_concurrent_calls = 0\n", "bad.toml").unwrap();
+    assert!(reg.apply(&bad).is_err());
+
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("an event within the deadline")
+            .unwrap();
+        // Other tests of this binary emit events too: keep ours.
+        match &event {
+            Event::CircuitBreakerTransition { name, .. } if name == "ops-events-breaker" => {}
+            Event::BulkheadRejected { name } if name == "ops-events-bulkhead" => {}
+            Event::ConfigReloaded { .. } | Event::ConfigReloadFailed { .. } => {}
+            _ => continue,
+        }
+        seen.push(event);
+    }
+    assert_eq!(
+        seen[0],
+        Event::CircuitBreakerTransition {
+            name: "ops-events-breaker".into(),
+            from: CircuitState::Closed,
+            to: CircuitState::Open
+        }
+    );
+    assert_eq!(
+        seen[1],
+        Event::BulkheadRejected {
+            name: "ops-events-bulkhead".into()
+        }
+    );
+    assert_eq!(
+        seen[2],
+        Event::ConfigReloaded {
+            source: "apply".into()
+        }
+    );
+    let Event::ConfigReloadFailed { source, error } = &seen[3] else {
+        panic!("{:?}", seen[3])
+    };
+    assert_eq!(source, "apply");
+    assert!(error.contains("bad.toml:2"), "{error}");
+}

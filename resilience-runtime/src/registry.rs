@@ -45,7 +45,8 @@ pub fn registry() -> &'static Registry {
 }
 
 /// The kind of a policy, as its attribute is named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum PolicyKind {
     /// `#[circuit_breaker]`, or a breaker registered by the programmatic API.
@@ -77,8 +78,9 @@ impl std::fmt::Display for PolicyKind {
     }
 }
 
-/// A policy's effective configuration.
-#[derive(Debug, Clone, PartialEq)]
+/// A policy's effective configuration (serialised as the configuration alone).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
 #[non_exhaustive]
 pub enum PolicyConfig {
     /// A breaker's.
@@ -425,6 +427,72 @@ impl Registry {
         )
     }
 
+    /// Every policy with its state and counters, and the overrides that match no policy
+    /// (contract §8): serialise it for a health endpoint.
+    pub fn snapshot(&self) -> crate::snapshot::Snapshot {
+        use crate::snapshot::{Counters, PolicySnapshot, Snapshot, UnmatchedOverride, state_label};
+        let policies = self
+            .policies()
+            .into_iter()
+            .map(|policy| {
+                let (state, counters) = match policy.kind {
+                    PolicyKind::CircuitBreaker => match self.circuit_breaker(&policy.name) {
+                        Some(breaker) => {
+                            let metrics = breaker.metrics();
+                            (
+                                Some(state_label(breaker.state())),
+                                Some(Counters::CircuitBreaker {
+                                    successful: metrics.successful,
+                                    failed: metrics.failed,
+                                    rejected: metrics.rejected,
+                                    opened: metrics.opened,
+                                }),
+                            )
+                        }
+                        None => (None, None),
+                    },
+                    PolicyKind::Bulkhead => match self.bulkhead(&policy.name) {
+                        Some(bulkhead) => (
+                            None,
+                            Some(Counters::Bulkhead {
+                                running: bulkhead.in_flight() as u64,
+                                waiting: bulkhead.queued() as u64,
+                                accepted: bulkhead.accepted(),
+                                rejected: bulkhead.rejected(),
+                            }),
+                        ),
+                        None => (None, None),
+                    },
+                    _ => (None, None),
+                };
+                PolicySnapshot {
+                    name: policy.name,
+                    kind: policy.kind,
+                    enabled: policy.enabled,
+                    config: policy.config,
+                    state,
+                    counters,
+                }
+            })
+            .collect();
+        let unmatched_overrides = self
+            .unmatched_overrides()
+            .into_iter()
+            .map(|(kind, name)| UnmatchedOverride { kind, name })
+            .collect();
+        Snapshot {
+            policies,
+            unmatched_overrides,
+        }
+    }
+
+    /// A receiver of every event from now on (contract §8): breaker transitions, bulkhead
+    /// rejections, applied and refused overrides. One channel for the process, whichever
+    /// registry subscribes; a receiver more than 1024 events behind misses the oldest.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::events::Event> {
+        crate::events::subscribe()
+    }
+
     /// Overridden policies that match no policy known yet: a typo in a name shows here (and
     /// as a warning when applied). Kind and name as written.
     pub fn unmatched_overrides(&self) -> Vec<(PolicyKind, String)> {
@@ -441,6 +509,29 @@ impl Registry {
     /// Two known policies of one kind whose names [normalise](crate::config::normalize) alike
     /// make it an error naming both.
     pub fn apply(&self, overrides: &Overrides) -> Result<(), OverrideError> {
+        self.apply_from(overrides, "apply")
+    }
+
+    /// [`apply`](Self::apply), its events naming `source` (a file).
+    pub(crate) fn apply_from(
+        &self,
+        overrides: &Overrides,
+        source: &str,
+    ) -> Result<(), OverrideError> {
+        let result = self.apply_all(overrides);
+        match &result {
+            Ok(()) => crate::events::emit(|| crate::events::Event::ConfigReloaded {
+                source: source.to_owned(),
+            }),
+            Err(error) => crate::events::emit(|| crate::events::Event::ConfigReloadFailed {
+                source: source.to_owned(),
+                error: error.to_string(),
+            }),
+        }
+        result
+    }
+
+    fn apply_all(&self, overrides: &Overrides) -> Result<(), OverrideError> {
         let mut errors = Vec::new();
         // Every known name, by kind and normalised name.
         let mut known: BTreeMap<(PolicyKind, String), Vec<String>> = BTreeMap::new();

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::sync::{AtomicUsize, Mutex, Ordering};
+use crate::striped::StripedCounter;
+use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering};
 
 use super::BulkheadConfig;
 use super::slots::Slots;
@@ -26,6 +27,11 @@ pub struct Bulkhead {
     resizing: Mutex<()>,
     slots: Slots,
     queued: AtomicUsize,
+    /// Callers admitted: striped, as the breaker's successes, so concurrent admissions do not
+    /// contend on it.
+    accepted: StripedCounter,
+    /// Callers turned away (the cold path).
+    rejected: AtomicU64,
 }
 
 /// A running body's slot; released when dropped (to the oldest waiter, if any).
@@ -54,6 +60,8 @@ impl Bulkhead {
             current: ArcSwap::from_pointee(config.clone()),
             limit: AtomicUsize::new(config.max_concurrent_calls),
             resizing: Mutex::new(()),
+            accepted: StripedCounter::default(),
+            rejected: AtomicU64::new(0),
             config,
         })
     }
@@ -119,9 +127,20 @@ impl Bulkhead {
     #[inline]
     pub fn try_acquire(&self) -> Option<BulkheadPermit<'_>> {
         // `then`, not `then_some`: a permit built and dropped on failure would release a slot.
-        self.slots
-            .try_acquire()
-            .then(|| BulkheadPermit { slots: &self.slots })
+        self.slots.try_acquire().then(|| {
+            self.accepted.increment();
+            BulkheadPermit { slots: &self.slots }
+        })
+    }
+
+    /// Callers admitted so far.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.sum()
+    }
+
+    /// Callers turned away with `BulkheadFull` so far.
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
     }
 
     /// A slot now, or after waiting in the queue; `BulkheadFull` if the queue is full or
@@ -154,10 +173,15 @@ impl Bulkhead {
                 }
             }
         }
+        self.accepted.increment();
         Ok(BulkheadPermit { slots: &self.slots })
     }
 
     fn full(&self) -> ResilienceError {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+        crate::events::emit(|| crate::events::Event::BulkheadRejected {
+            name: self.name.clone(),
+        });
         ResilienceError::BulkheadFull {
             name: self.name.clone(),
         }
@@ -198,7 +222,8 @@ mod loom {
 
     use arc_swap::ArcSwap;
 
-    use crate::sync::{AtomicUsize, Mutex, Ordering};
+    use crate::striped::StripedCounter;
+    use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering};
 
     /// `callers` threads each try to join a queue of `max` places, hold the place while checking
     /// the bound, and leave; returns how many joined.

@@ -409,6 +409,11 @@ impl CircuitBreaker {
             ?to,
             "circuit breaker transition"
         );
+        crate::events::emit(|| crate::events::Event::CircuitBreakerTransition {
+            name: self.name.clone(),
+            from,
+            to,
+        });
     }
 
     /// Records an outcome. The common case, a success in Closed with no failure pending,
