@@ -32,6 +32,16 @@ impl TempFile {
     }
 }
 
+impl TempFile {
+    /// Replaces the file's content at once, as editors and deployment tools do (a new file
+    /// renamed over it): the watch never reads it half written.
+    fn replace(&self, text: &str) {
+        let staged = self.dir.join("resilience.toml.new");
+        std::fs::write(&staged, text).unwrap();
+        std::fs::rename(&staged, &self.path).unwrap();
+    }
+}
+
 impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -519,4 +529,93 @@ fn a_breaker_keeps_its_state_and_counts_through_an_override() {
     registry.apply(&Overrides::new()).unwrap();
     assert_eq!(breaker.current_config().max_failures, 3);
     assert_eq!(breaker.state(), CircuitState::Open);
+}
+
+#[retry(name = "cfg-watch-retry", max_retries = 1)]
+async fn watched() -> Result<(), ResilienceError> {
+    Ok(())
+}
+
+fn watched_retries() -> u32 {
+    match listed_config(PolicyKind::Retry, "cfg-watch-retry") {
+        PolicyConfig::Retry(config) => config.max_retries,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The next event about `source` that `wanted` accepts, within a wall-clock deadline.
+async fn next_event_about(
+    events: &mut tokio::sync::broadcast::Receiver<resilience::events::Event>,
+    source: &str,
+    wanted: impl Fn(&resilience::events::Event) -> bool,
+) -> resilience::events::Event {
+    use resilience::events::Event;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("the watch reacted within 20 s")
+            .expect("the event stream is open");
+        let about_source = match &event {
+            Event::ConfigReloaded { source: s } | Event::ConfigReloadFailed { source: s, .. } => {
+                s == source
+            }
+            _ => false,
+        };
+        if about_source && wanted(&event) {
+            return event;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_file_is_reapplied_when_it_changes_and_a_broken_one_changes_nothing() {
+    use resilience::events::Event;
+    let _only_us = PROCESS_WIDE.lock().await;
+    watched().await.unwrap();
+    let file = TempFile::new("[retry.cfg-watch-retry]\nmax_retries = 2\n");
+    let source = file.path.display().to_string();
+    let guard = resilience::config::watch(&file.path, "RESILIENCE_WATCH_TEST").unwrap();
+    assert_eq!(watched_retries(), 2, "applied at once");
+
+    let mut events = registry().subscribe();
+    file.replace("[retry.cfg-watch-retry]\nmax_retries = 6\n");
+    next_event_about(&mut events, &source, |e| {
+        matches!(e, Event::ConfigReloaded { .. })
+    })
+    .await;
+    assert_eq!(watched_retries(), 6);
+
+    file.replace("[retry.cfg-watch-retry]\nmax_retries = \n");
+    let failed = next_event_about(&mut events, &source, |e| {
+        matches!(e, Event::ConfigReloadFailed { .. })
+    })
+    .await;
+    let Event::ConfigReloadFailed { error, .. } = failed else {
+        unreachable!()
+    };
+    assert!(error.contains("resilience.toml:2"), "{error}");
+    assert_eq!(watched_retries(), 6, "the last good configuration stays");
+
+    // Out of range: refused by validation, also nothing changes.
+    file.replace("[retry.cfg-watch-retry]\nmax_retries = 100000\n");
+    next_event_about(&mut events, &source, |e| {
+        matches!(e, Event::ConfigReloadFailed { .. })
+    })
+    .await;
+    assert_eq!(watched_retries(), 6);
+
+    drop(guard);
+    registry().apply(&Overrides::new()).unwrap();
+    assert_eq!(watched_retries(), 1);
+}
+
+#[test]
+fn watching_a_broken_file_fails_at_once_and_applies_nothing() {
+    let file = TempFile::new("[retry.cfg-watch-broken\nmax_retries = 2\n");
+    let error = resilience::config::watch(&file.path, "RESILIENCE_WATCH_TEST").unwrap_err();
+    assert!(
+        matches!(error, OverrideError::Parse { line: 1, .. }),
+        "{error:?}"
+    );
 }

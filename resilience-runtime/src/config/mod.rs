@@ -8,6 +8,8 @@
 
 pub(crate) mod merge;
 mod overrides;
+mod watch;
 
 pub(crate) use overrides::PolicyOverride;
 pub use overrides::{InvalidOverride, Origin, OverrideError, Overrides, normalize};
+pub use watch::{WatchGuard, watch};
