@@ -461,8 +461,8 @@ async fn a_bulkhead_limit_raised_and_lowered_under_load_drops_nobody() {
     registry.apply(&resize(1)).unwrap();
     settle().await;
     assert_eq!((bulkhead.in_flight(), bulkhead.queued()), (4, 1));
-    for caller in 0..3 {
-        releases[caller].take().unwrap().send(()).unwrap();
+    for release in &mut releases[..3] {
+        release.take().unwrap().send(()).unwrap();
         settle().await;
         admitted_now(0);
     }
