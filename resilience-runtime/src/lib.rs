@@ -38,7 +38,7 @@ pub use circuit_breaker::{
 pub use error::{BoxError, ConfigError, ResilienceError};
 pub use facade::{NoFallback, ResilienceConfig, ResilienceFacade};
 pub use failure::Failure;
-pub use pipeline::{Pipeline, Retries};
+pub use pipeline::{Pipeline, Retries, RetryRef};
 pub use registry::{
     BulkheadHandle, CircuitBreakerHandle, PolicyConfig, PolicyInfo, PolicyKind, Registry, registry,
 };

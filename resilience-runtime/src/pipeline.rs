@@ -77,11 +77,31 @@ impl Pipeline<'_> {
     }
 }
 
+/// The retry configuration of one call: the call site's own (borrowed), or the override in
+/// force when the call started (shared).
+#[derive(Debug, Clone)]
+pub enum RetryRef<'a> {
+    /// A configuration that outlives the call.
+    Borrowed(&'a RetryConfig),
+    /// An override's.
+    Shared(std::sync::Arc<RetryConfig>),
+}
+
+impl std::ops::Deref for RetryRef<'_> {
+    type Target = RetryConfig;
+    #[inline]
+    fn deref(&self) -> &RetryConfig {
+        match self {
+            RetryRef::Borrowed(config) => config,
+            RetryRef::Shared(config) => config,
+        }
+    }
+}
+
 /// The retry state of one call: how many retries ran and since when.
 #[derive(Debug)]
 pub struct Retries<'a> {
-    config: Option<RetryConfig>,
-    borrowed: std::marker::PhantomData<&'a RetryConfig>,
+    config: Option<RetryRef<'a>>,
     started: Option<Instant>,
     retries_done: u32,
 }
@@ -90,20 +110,19 @@ impl<'a> Retries<'a> {
     /// The retry state of a call that starts now; `None` means a single attempt.
     #[inline]
     pub fn new(config: Option<&'a RetryConfig>) -> Self {
-        Self::owned(config.cloned())
+        Self::owned(config.map(RetryRef::Borrowed))
     }
 
     /// [`new`](Self::new) with the configuration read for this call (a call site's, which an
     /// override may change between calls).
     #[inline]
-    pub fn owned(config: Option<RetryConfig>) -> Self {
+    pub fn owned(config: Option<RetryRef<'a>>) -> Self {
         Retries {
             started: config
-                .as_ref()
+                .as_deref()
                 .and_then(|retry| retry.max_duration)
                 .map(|_| Instant::now()),
             config,
-            borrowed: std::marker::PhantomData,
             retries_done: 0,
         }
     }
@@ -122,7 +141,7 @@ impl<'a> Retries<'a> {
     where
         RetryIf: Fn(&E) -> bool,
     {
-        let (Some(retry), Err(failure)) = (&self.config, &outcome) else {
+        let (Some(retry), Err(failure)) = (self.config.as_deref(), &outcome) else {
             return ControlFlow::Break(outcome);
         };
         let retryable = match failure {

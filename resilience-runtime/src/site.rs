@@ -18,6 +18,7 @@ use crate::bulkhead::{Bulkhead, BulkheadConfig};
 use crate::circuit_breaker::{CircuitBreaker, CircuitBreakerConfig};
 use crate::config::merge::Effective;
 use crate::error::ConfigError;
+use crate::pipeline::RetryRef;
 use crate::registry::{PolicyKind, registry};
 use crate::retry::RetryConfig;
 use crate::timeout::TimeoutConfig;
@@ -148,6 +149,8 @@ pub struct RetrySite {
     config: RetryConfig,
     overridden: AtomicBool,
     current: ArcSwapOption<Effective<RetryConfig>>,
+    /// The override's configuration alone, shared with the calls that run with it.
+    shared: ArcSwapOption<RetryConfig>,
 }
 
 impl RetrySite {
@@ -158,6 +161,7 @@ impl RetrySite {
             config,
             overridden: AtomicBool::new(false),
             current: ArcSwapOption::const_empty(),
+            shared: ArcSwapOption::const_empty(),
         }
     }
 
@@ -173,18 +177,21 @@ impl RetrySite {
 
     /// The configuration of the next call: `None` when an override disabled it (one attempt).
     #[inline]
-    pub fn config(&self) -> Option<RetryConfig> {
+    pub fn config(&self) -> Option<RetryRef<'_>> {
         if !self.overridden.load(Ordering::Acquire) {
-            return Some(self.config.clone());
+            return Some(RetryRef::Borrowed(&self.config));
         }
         self.overridden_config()
     }
 
-    fn overridden_config(&self) -> Option<RetryConfig> {
+    fn overridden_config(&self) -> Option<RetryRef<'_>> {
         match &*self.current.load() {
-            Some(effective) if effective.enabled => Some(effective.config.clone()),
+            Some(effective) if effective.enabled => match self.shared.load_full() {
+                Some(shared) => Some(RetryRef::Shared(shared)),
+                None => Some(RetryRef::Borrowed(&self.config)),
+            },
             Some(_) => None,
-            None => Some(self.config.clone()),
+            None => Some(RetryRef::Borrowed(&self.config)),
         }
     }
 
@@ -202,6 +209,8 @@ impl RetrySite {
     /// Applies an override (`None`: back to the attribute's).
     pub(crate) fn set(&self, effective: Option<Effective<RetryConfig>>) {
         let overridden = effective.is_some();
+        self.shared
+            .store(effective.as_ref().map(|e| Arc::new(e.config.clone())));
         self.current.store(effective.map(Arc::new));
         self.overridden.store(overridden, Ordering::Release);
     }
