@@ -99,11 +99,18 @@ pub use resilience_macros::timeout;
 #[doc = include_str!("../docs/CONTRACT.md")]
 pub mod contract {}
 
+/// Configuration overrides (contract §7).
+pub use resilience_runtime::config;
+/// The event stream (contract §8): [`Registry::subscribe`].
+pub use resilience_runtime::events;
+/// The registry's snapshot (contract §8): [`Registry::snapshot`].
+pub use resilience_runtime::snapshot;
 pub use resilience_runtime::{
     Backoff, BoxError, BreakerPermit, Bulkhead, BulkheadConfig, BulkheadHandle, BulkheadPermit,
     CircuitBreaker, CircuitBreakerConfig, CircuitBreakerHandle, CircuitBreakerMetrics,
-    CircuitState, ConfigError, Failure, NoFallback, Pipeline, Registry, ResilienceConfig,
-    ResilienceError, ResilienceFacade, Retries, RetryConfig, TimeoutConfig, registry,
+    CircuitState, ConfigError, Failure, NoFallback, Pipeline, PolicyConfig, PolicyInfo, PolicyKind,
+    Registry, ResilienceConfig, ResilienceError, ResilienceFacade, Retries, RetryConfig,
+    TimeoutConfig, registry,
 };
 
 /// The policies as tower layers, with HTTP and gRPC response classification (contract §9).
@@ -120,9 +127,9 @@ pub mod __private {
     #[cfg(feature = "discovery")]
     pub use resilience_discovery as discovery;
     pub use resilience_runtime::__generated::{
-        BreakerSite, BulkheadSite, CloneArgument, Failure, FallbackFor, FromRejection, Layers,
-        NoLayer, ResultReturn, Retries, assert_resilient_return, attempt_output, into_error,
-        rejection_converter,
+        BreakerSite, BulkheadSite, CloneArgument, Declaration, Failure, FallbackFor, FromRejection,
+        Layers, NoLayer, ResultReturn, Retries, RetrySite, TimeoutSite, assert_resilient_return,
+        attempt_output, into_error, inventory, rejection_converter,
     };
     pub use resilience_runtime::__pipeline as pipeline;
     pub use resilience_runtime::{

@@ -308,6 +308,46 @@ fn function_with_every_attribute_allocates_nothing_per_successful_call_after_the
     );
 }
 
+#[retry(name = "allocations::overridden", max_retries = 1)]
+#[timeout("1s", name = "allocations::overridden")]
+#[bulkhead(name = "allocations::overridden", max_concurrent_calls = 2)]
+async fn with_overrides(value: u64) -> Result<u64, OperationError> {
+    Ok(value)
+}
+
+#[test]
+fn function_with_overrides_applied_allocates_nothing_per_successful_call() {
+    let overrides = resilience::config::Overrides::from_toml(
+        "[retry.\"allocations::overridden\"]\nmax_retries = 5\n\
+         [timeout.\"allocations::overridden\"]\nduration = \"2s\"\n\
+         [bulkhead.\"allocations::overridden\"]\nmax_concurrent_calls = 8\n",
+        "allocations.toml",
+    )
+    .expect("parses");
+    resilience::registry().apply(&overrides).expect("applies");
+    let allocations = runtime().block_on(async {
+        for i in 0..WARM_UP_CALLS {
+            assert_eq!(with_overrides(i).await.expect("succeeds"), i);
+        }
+        start_counting();
+        let mut sum = 0;
+        for i in 0..MEASURED_CALLS {
+            sum += with_overrides(i).await.expect("succeeds");
+        }
+        let allocations = stop_counting();
+        assert_eq!(sum, MEASURED_CALLS * (MEASURED_CALLS - 1) / 2);
+        allocations
+    });
+    assert_no_allocations(
+        "#[retry] #[timeout] #[bulkhead] with overrides",
+        allocations,
+    );
+    let bulkhead = resilience::registry()
+        .bulkhead("allocations::overridden")
+        .expect("registered");
+    assert_eq!(bulkhead.max_concurrent_calls(), 8);
+}
+
 /// The port of the instance the call was given (no request: what the framework costs).
 #[discover("allocations-svc")]
 #[circuit_breaker(name = "allocations::discover")]

@@ -6,6 +6,8 @@ use crate::ConfigError;
 
 /// Configuration of a bulkhead (contract §2.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct BulkheadConfig {
     /// Bodies running at once. Default 20, in 1 ..= [`MAX_CONCURRENT_CALLS`].
     pub max_concurrent_calls: usize,
@@ -14,6 +16,13 @@ pub struct BulkheadConfig {
     pub max_queue_size: usize,
     /// A queued caller gives up with `BulkheadFull` after this long. Default `None`: wait until
     /// admitted or cancelled; when set, more than 0.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            with = "crate::duration::text::option",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub max_wait: Option<Duration>,
 }
 

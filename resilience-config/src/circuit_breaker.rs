@@ -10,21 +10,26 @@ use crate::ConfigError;
 /// [`failure_rate`](Self::failure_rate) switches to the count-based failure-rate mode over the
 /// last [`window`](Self::window) outcomes, and `max_failures` is then ignored.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct CircuitBreakerConfig {
     /// Consecutive-failure mode: opens after this many failures in a row. Default 5, at least 1.
     pub max_failures: u32,
     /// Open → HalfOpen after this long (checked on the next call). Default 10 s, more than 0.
+    #[cfg_attr(feature = "serde", serde(with = "crate::duration::text"))]
     pub reset_timeout: Duration,
     /// Trial calls admitted in HalfOpen; all must succeed to close. Default 1, in
     /// 1 ..= [`MAX_HALF_OPEN_ALLOWED_CALLS`].
     pub half_open_allowed_calls: u32,
     /// Rate mode: opens when failed/recorded ≥ this over the window. In (0, 1]. Default `None`
     /// (consecutive-failure mode).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub failure_rate: Option<f64>,
     /// Rate mode: the last N outcomes are the window. Default 20, in 1 ..= [`MAX_WINDOW`].
     pub window: u32,
     /// Rate mode: no decision before this many outcomes are recorded. In 1 ..= `window`;
     /// `None` means equal to `window`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub min_calls: Option<u32>,
 }
 

@@ -70,9 +70,93 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(total))
 }
 
+/// `duration` in the syntax [`parse`] reads back: its parts from hours down to nanoseconds,
+/// zero parts left out (`"1s 500ms"`, `"2m"`, `"0s"`). A duration of more than `u64::MAX`
+/// nanoseconds is written too, but [`parse`] refuses it.
+pub fn format(duration: Duration) -> String {
+    if duration.is_zero() {
+        return "0s".to_owned();
+    }
+    let mut secs = duration.as_secs();
+    let mut nanos = u64::from(duration.subsec_nanos());
+    let mut parts = Vec::new();
+    for (unit, length) in [("h", 3600), ("m", 60), ("s", 1)] {
+        if secs >= length {
+            parts.push(format!("{}{unit}", secs / length));
+            secs %= length;
+        }
+    }
+    for (unit, length) in [("ms", 1_000_000), ("us", 1_000), ("ns", 1)] {
+        if nanos >= length {
+            parts.push(format!("{}{unit}", nanos / length));
+            nanos %= length;
+        }
+    }
+    parts.join(" ")
+}
+
+/// Serde of a `Duration` as its [`format`]ted text, read back with [`parse`].
+#[cfg(feature = "serde")]
+pub(crate) mod text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(duration: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format(*duration))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        super::parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    /// The same for an `Option<Duration>` (`None` is left out, or `null`).
+    pub(crate) mod option {
+        use std::time::Duration;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(
+            duration: &Option<Duration>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match duration {
+                Some(duration) => s.serialize_some(&super::super::format(*duration)),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Duration>, D::Error> {
+            let text = Option::<std::borrow::Cow<str>>::deserialize(d)?;
+            text.map(|text| super::super::parse(&text).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_what_parse_reads_back() {
+        for (duration, text) in [
+            (Duration::ZERO, "0s"),
+            (Duration::from_millis(1500), "1s 500ms"),
+            (Duration::from_secs(3725), "1h 2m 5s"),
+            (Duration::from_nanos(1_001), "1us 1ns"),
+            (
+                Duration::from_nanos(u64::MAX),
+                "5124095h 34m 33s 709ms 551us 615ns",
+            ),
+        ] {
+            assert_eq!(format(duration), text);
+            assert_eq!(parse(text), Ok(duration), "{text}");
+        }
+    }
 
     #[test]
     fn accepts_the_contract_forms() {

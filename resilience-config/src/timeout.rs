@@ -6,8 +6,14 @@ use crate::ConfigError;
 
 /// Configuration of the timeout (contract §2.3 and §6).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct TimeoutConfig {
     /// How long one attempt may take. Default 1 s (MicroProfile's default); more than 0.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "duration", alias = "timeout", with = "crate::duration::text")
+    )]
     pub timeout: Duration,
 }
 

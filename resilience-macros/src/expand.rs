@@ -398,6 +398,19 @@ impl Statics {
         self.0
             .push(quote!(#[allow(clippy::needless_update)] static #name: #ty = #value;));
     }
+
+    /// Submits the site `name` to the registry's list of declarations, so the policy is listed
+    /// from start-up (contract §8).
+    fn declare(&mut self, variant: &str, name: &str) {
+        let private = private();
+        let variant = proc_macro2::Ident::new(variant, Span::call_site());
+        let name = proc_macro2::Ident::new(name, Span::call_site());
+        self.0.push(quote! {
+            #private::inventory::submit! {
+                #private::Declaration::#variant(&#name)
+            }
+        });
+    }
 }
 
 /// The circuit breaker's layer: its call site's `static`, borrowed once registered.
@@ -414,19 +427,32 @@ fn breaker_layer(
                 quote!(#private::BreakerSite),
                 args.site(default_name),
             );
+            statics.declare("CircuitBreaker", "__RESILIENCE_BREAKER");
             quote!(__RESILIENCE_BREAKER.get()?)
         }
         None => quote!(#private::NoLayer),
     }
 }
 
-/// The timeout's layer: a `Duration` constant.
-fn timeout_layer(policies: &Policies) -> TokenStream {
+/// The timeout's layer: the `Duration` of its call site's `static`.
+fn timeout_layer(
+    policies: &Policies,
+    default_name: &TokenStream,
+    statics: &mut Statics,
+) -> TokenStream {
     let private = private();
-    policies
-        .timeout
-        .as_ref()
-        .map_or(quote!(#private::NoLayer), TimeoutArgs::duration)
+    match &policies.timeout {
+        Some(args) => {
+            statics.push(
+                "__RESILIENCE_TIMEOUT",
+                quote!(#private::TimeoutSite),
+                args.site(default_name),
+            );
+            statics.declare("Timeout", "__RESILIENCE_TIMEOUT");
+            quote!(__RESILIENCE_TIMEOUT.duration())
+        }
+        None => quote!(#private::NoLayer),
+    }
 }
 
 /// The bulkhead's layer: its call site's `static`, borrowed once registered.
@@ -443,6 +469,7 @@ fn bulkhead_layer(
                 quote!(#private::BulkheadSite),
                 args.site(default_name),
             );
+            statics.declare("Bulkhead", "__RESILIENCE_BULKHEAD");
             quote!(__RESILIENCE_BULKHEAD.get()?)
         }
         None => quote!(#private::NoLayer),
@@ -451,18 +478,23 @@ fn bulkhead_layer(
 
 /// The retry arguments of the pipeline macro: `retry = none`, or the call's `Retries` and its
 /// `retry_if`.
-fn retry_layer(policies: &Policies, statics: &mut Statics) -> TokenStream {
+fn retry_layer(
+    policies: &Policies,
+    default_name: &TokenStream,
+    statics: &mut Statics,
+) -> TokenStream {
     let private = private();
     match &policies.retry {
         Some(args) => {
             statics.push(
                 "__RESILIENCE_RETRY",
-                quote!(#private::RetryConfig),
-                args.config(),
+                quote!(#private::RetrySite),
+                args.site(default_name),
             );
+            statics.declare("Retry", "__RESILIENCE_RETRY");
             let retry_if = classifier(args.retry_if.as_ref());
             quote! {
-                retry = #private::Retries::new(::core::option::Option::Some(&__RESILIENCE_RETRY)),
+                retry = #private::Retries::owned(__RESILIENCE_RETRY.config()),
                 retry_if = #retry_if,
             }
         }
@@ -733,7 +765,7 @@ fn generate(
     let default_name = quote!(::core::concat!(::core::module_path!(), "::", #fn_name));
     let mut statics = Statics::default();
     let circuit_breaker = breaker_layer(policies, &default_name, &mut statics);
-    let timeout = timeout_layer(policies);
+    let timeout = timeout_layer(policies, &default_name, &mut statics);
     // Which layers the function has: an absent one gets no code and no state.
     let has = |present: bool| if present { quote!(some) } else { quote!(none) };
     let present = {
@@ -745,7 +777,7 @@ fn generate(
         quote!(breaker = #breaker, timeout = #timeout, bulkhead = #bulkhead,)
     };
     let bulkhead = bulkhead_layer(policies, &default_name, &mut statics);
-    let retry = retry_layer(policies, &mut statics);
+    let retry = retry_layer(policies, &default_name, &mut statics);
     let client = discover_step(&mut func, policies, service_client, &mut statics);
     let has_receiver = func.sig.receiver().is_some();
     let arguments = arguments(&mut func, policies, output.body.clone());

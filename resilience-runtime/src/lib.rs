@@ -16,7 +16,9 @@
 pub mod budget;
 pub mod bulkhead;
 pub mod circuit_breaker;
+pub mod config;
 mod error;
+pub mod events;
 mod facade;
 mod failure;
 mod layers;
@@ -25,6 +27,7 @@ mod pipeline;
 mod registry;
 pub mod retry;
 mod site;
+pub mod snapshot;
 mod striped;
 mod sync;
 pub mod timeout;
@@ -39,8 +42,10 @@ pub use circuit_breaker::{
 pub use error::{BoxError, ConfigError, ResilienceError};
 pub use facade::{NoFallback, ResilienceConfig, ResilienceFacade};
 pub use failure::Failure;
-pub use pipeline::{Pipeline, Retries};
-pub use registry::{BulkheadHandle, CircuitBreakerHandle, Registry, registry};
+pub use pipeline::{Pipeline, Retries, RetryRef};
+pub use registry::{
+    BulkheadHandle, CircuitBreakerHandle, PolicyConfig, PolicyInfo, PolicyKind, Registry, registry,
+};
 pub use retry::{Backoff, RetryConfig};
 pub use timeout::TimeoutConfig;
 
@@ -60,6 +65,7 @@ pub mod __generated {
         attempt_output, into_error, rejection_converter,
     };
     pub use crate::pipeline::Retries;
-    pub use crate::site::{BreakerSite, BulkheadSite};
+    pub use crate::site::{BreakerSite, BulkheadSite, Declaration, RetrySite, TimeoutSite};
+    pub use inventory;
     pub use tokio::time::sleep;
 }

@@ -82,10 +82,31 @@ impl Pipeline<'_> {
     }
 }
 
+/// The retry configuration of one call: the call site's own (borrowed), or the override in
+/// force when the call started (shared).
+#[derive(Debug, Clone)]
+pub enum RetryRef<'a> {
+    /// A configuration that outlives the call.
+    Borrowed(&'a RetryConfig),
+    /// An override's.
+    Shared(std::sync::Arc<RetryConfig>),
+}
+
+impl std::ops::Deref for RetryRef<'_> {
+    type Target = RetryConfig;
+    #[inline]
+    fn deref(&self) -> &RetryConfig {
+        match self {
+            RetryRef::Borrowed(config) => config,
+            RetryRef::Shared(config) => config,
+        }
+    }
+}
+
 /// The retry state of one call: how many retries ran and since when.
 #[derive(Debug)]
 pub struct Retries<'a> {
-    config: Option<&'a RetryConfig>,
+    config: Option<RetryRef<'a>>,
     started: Option<Instant>,
     retries_done: u32,
 }
@@ -94,11 +115,19 @@ impl<'a> Retries<'a> {
     /// The retry state of a call that starts now; `None` means a single attempt.
     #[inline]
     pub fn new(config: Option<&'a RetryConfig>) -> Self {
+        Self::owned(config.map(RetryRef::Borrowed))
+    }
+
+    /// [`new`](Self::new) with the configuration read for this call (a call site's, which an
+    /// override may change between calls).
+    #[inline]
+    pub fn owned(config: Option<RetryRef<'a>>) -> Self {
         Retries {
-            config,
             started: config
+                .as_deref()
                 .and_then(|retry| retry.max_duration)
                 .map(|_| Instant::now()),
+            config,
             retries_done: 0,
         }
     }
@@ -117,7 +146,7 @@ impl<'a> Retries<'a> {
     where
         RetryIf: Fn(&E) -> bool,
     {
-        let (Some(retry), Err(failure)) = (self.config, &outcome) else {
+        let (Some(retry), Err(failure)) = (self.config.as_deref(), &outcome) else {
             return ControlFlow::Break(outcome);
         };
         let retryable = match failure {

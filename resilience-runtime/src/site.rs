@@ -7,18 +7,28 @@
 //! Generated code keeps one [`BreakerSite`] / [`BulkheadSite`] per policy it uses and builds
 //! `Layers` of concrete types from them.
 
+// std's atomics, not loom's: the sites are `static`s, built in `const` context.
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
 
 use crate::bulkhead::{Bulkhead, BulkheadConfig};
 use crate::circuit_breaker::{CircuitBreaker, CircuitBreakerConfig};
+use crate::config::merge::Effective;
 use crate::error::ConfigError;
-use crate::registry::registry;
+use crate::pipeline::RetryRef;
+use crate::registry::{PolicyKind, registry};
+use crate::retry::RetryConfig;
+use crate::timeout::TimeoutConfig;
 
 /// A named breaker of one call site, registered on first use.
 #[derive(Debug)]
 pub struct BreakerSite {
     name: &'static str,
     config: CircuitBreakerConfig,
+    disabled: AtomicBool,
     resolved: OnceLock<Result<Arc<CircuitBreaker>, ConfigError>>,
 }
 
@@ -28,20 +38,46 @@ impl BreakerSite {
         BreakerSite {
             name,
             config,
+            disabled: AtomicBool::new(false),
             resolved: OnceLock::new(),
         }
     }
 
+    /// The breaker's registry name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The configuration the attribute wrote.
+    pub fn config(&self) -> &CircuitBreakerConfig {
+        &self.config
+    }
+
     /// The breaker, registering it on the first call.
     #[inline]
-    pub fn get(&self) -> Result<&CircuitBreaker, ConfigError> {
+    ///
+    /// `None` when an override disabled it (`enabled = false`): calls pass through.
+    pub fn get(&self) -> Result<Option<&CircuitBreaker>, ConfigError> {
+        if self.disabled.load(Ordering::Acquire) {
+            return Ok(None);
+        }
         match self
             .resolved
             .get_or_init(|| registry().circuit_breaker_or_register(self.name, &self.config))
         {
-            Ok(breaker) => Ok(breaker),
+            Ok(breaker) => Ok(Some(breaker)),
             Err(error) => Err(error.clone()),
         }
+    }
+
+    /// Disables (or enables again) the policy of this call site.
+    pub(crate) fn set_enabled(&self, enabled: bool) {
+        self.disabled.store(!enabled, Ordering::Release);
+    }
+
+    /// Whether an override disabled it.
+    pub(crate) fn enabled(&self) -> bool {
+        !self.disabled.load(Ordering::Acquire)
     }
 }
 
@@ -50,6 +86,7 @@ impl BreakerSite {
 pub struct BulkheadSite {
     name: &'static str,
     config: BulkheadConfig,
+    disabled: AtomicBool,
     resolved: OnceLock<Result<Arc<Bulkhead>, ConfigError>>,
 }
 
@@ -59,19 +96,216 @@ impl BulkheadSite {
         BulkheadSite {
             name,
             config,
+            disabled: AtomicBool::new(false),
             resolved: OnceLock::new(),
         }
     }
 
+    /// The bulkhead's registry name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The configuration the attribute wrote.
+    pub fn config(&self) -> &BulkheadConfig {
+        &self.config
+    }
+
     /// The bulkhead, registering it on the first call.
     #[inline]
-    pub fn get(&self) -> Result<&Bulkhead, ConfigError> {
+    ///
+    /// `None` when an override disabled it (`enabled = false`): calls pass through.
+    pub fn get(&self) -> Result<Option<&Bulkhead>, ConfigError> {
+        if self.disabled.load(Ordering::Acquire) {
+            return Ok(None);
+        }
         match self
             .resolved
             .get_or_init(|| registry().bulkhead_or_register(self.name, &self.config))
         {
-            Ok(bulkhead) => Ok(bulkhead),
+            Ok(bulkhead) => Ok(Some(bulkhead)),
             Err(error) => Err(error.clone()),
         }
     }
+
+    /// Disables (or enables again) the policy of this call site.
+    pub(crate) fn set_enabled(&self, enabled: bool) {
+        self.disabled.store(!enabled, Ordering::Release);
+    }
+
+    /// Whether an override disabled it.
+    pub(crate) fn enabled(&self) -> bool {
+        !self.disabled.load(Ordering::Acquire)
+    }
+}
+
+/// The retry of one call site: its registry name, the attribute's configuration and the
+/// override applied to it, if any.
+///
+/// The call path reads one atomic flag; only a site with an override applied loads it.
+#[derive(Debug)]
+pub struct RetrySite {
+    name: &'static str,
+    config: RetryConfig,
+    overridden: AtomicBool,
+    current: ArcSwapOption<Effective<RetryConfig>>,
+    /// The override's configuration alone, shared with the calls that run with it.
+    shared: ArcSwapOption<RetryConfig>,
+}
+
+impl RetrySite {
+    /// The retry of a call site.
+    pub const fn new(name: &'static str, config: RetryConfig) -> Self {
+        RetrySite {
+            name,
+            config,
+            overridden: AtomicBool::new(false),
+            current: ArcSwapOption::const_empty(),
+            shared: ArcSwapOption::const_empty(),
+        }
+    }
+
+    /// The retry's registry name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The configuration the attribute wrote.
+    pub fn attribute_config(&self) -> &RetryConfig {
+        &self.config
+    }
+
+    /// The configuration of the next call: `None` when an override disabled it (one attempt).
+    #[inline]
+    pub fn config(&self) -> Option<RetryRef<'_>> {
+        if !self.overridden.load(Ordering::Acquire) {
+            return Some(RetryRef::Borrowed(&self.config));
+        }
+        self.overridden_config()
+    }
+
+    fn overridden_config(&self) -> Option<RetryRef<'_>> {
+        match &*self.current.load() {
+            Some(effective) if effective.enabled => match self.shared.load_full() {
+                Some(shared) => Some(RetryRef::Shared(shared)),
+                None => Some(RetryRef::Borrowed(&self.config)),
+            },
+            Some(_) => None,
+            None => Some(RetryRef::Borrowed(&self.config)),
+        }
+    }
+
+    /// The effective configuration and whether it is enabled.
+    pub(crate) fn effective(&self) -> Effective<RetryConfig> {
+        match &*self.current.load() {
+            Some(effective) => (**effective).clone(),
+            None => Effective {
+                config: self.config.clone(),
+                enabled: true,
+            },
+        }
+    }
+
+    /// Applies an override (`None`: back to the attribute's).
+    pub(crate) fn set(&self, effective: Option<Effective<RetryConfig>>) {
+        let overridden = effective.is_some();
+        self.shared
+            .store(effective.as_ref().map(|e| Arc::new(e.config.clone())));
+        self.current.store(effective.map(Arc::new));
+        self.overridden.store(overridden, Ordering::Release);
+    }
+}
+
+/// The timeout of one call site: its registry name, the attribute's configuration and the
+/// override applied to it, if any (read as [`RetrySite`]'s).
+#[derive(Debug)]
+pub struct TimeoutSite {
+    name: &'static str,
+    config: TimeoutConfig,
+    overridden: AtomicBool,
+    current: ArcSwapOption<Effective<TimeoutConfig>>,
+}
+
+impl TimeoutSite {
+    /// The timeout of a call site.
+    pub const fn new(name: &'static str, timeout: Duration) -> Self {
+        TimeoutSite {
+            name,
+            config: TimeoutConfig { timeout },
+            overridden: AtomicBool::new(false),
+            current: ArcSwapOption::const_empty(),
+        }
+    }
+
+    /// The timeout's registry name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The configuration the attribute wrote.
+    pub fn attribute_config(&self) -> &TimeoutConfig {
+        &self.config
+    }
+
+    /// How long each attempt of the next call may take: `None` when an override disabled it.
+    #[inline]
+    pub fn duration(&self) -> Option<Duration> {
+        if !self.overridden.load(Ordering::Acquire) {
+            return Some(self.config.timeout);
+        }
+        match &*self.current.load() {
+            Some(effective) => effective.enabled.then_some(effective.config.timeout),
+            None => Some(self.config.timeout),
+        }
+    }
+
+    /// The effective configuration and whether it is enabled.
+    pub(crate) fn effective(&self) -> Effective<TimeoutConfig> {
+        match &*self.current.load() {
+            Some(effective) => (**effective).clone(),
+            None => Effective {
+                config: self.config.clone(),
+                enabled: true,
+            },
+        }
+    }
+
+    /// Applies an override (`None`: back to the attribute's).
+    pub(crate) fn set(&self, effective: Option<Effective<TimeoutConfig>>) {
+        let overridden = effective.is_some();
+        self.current.store(effective.map(Arc::new));
+        self.overridden.store(overridden, Ordering::Release);
+    }
+}
+
+/// One policy of an annotated function, submitted by generated code as a `static` so that the
+/// registry lists it from start-up, before its first call (contract §8).
+#[derive(Debug, Clone, Copy)]
+pub enum Declaration {
+    /// A `#[circuit_breaker]`.
+    CircuitBreaker(&'static BreakerSite),
+    /// A `#[retry]`.
+    Retry(&'static RetrySite),
+    /// A `#[timeout]`.
+    Timeout(&'static TimeoutSite),
+    /// A `#[bulkhead]`.
+    Bulkhead(&'static BulkheadSite),
+}
+
+impl Declaration {
+    pub(crate) fn kind_and_name(&self) -> (PolicyKind, &'static str) {
+        match self {
+            Declaration::CircuitBreaker(site) => (PolicyKind::CircuitBreaker, site.name()),
+            Declaration::Retry(site) => (PolicyKind::Retry, site.name()),
+            Declaration::Timeout(site) => (PolicyKind::Timeout, site.name()),
+            Declaration::Bulkhead(site) => (PolicyKind::Bulkhead, site.name()),
+        }
+    }
+}
+
+inventory::collect!(Declaration);
+
+/// Every declaration of the program, in no particular order.
+pub(crate) fn declarations() -> impl Iterator<Item = &'static Declaration> {
+    inventory::iter::<Declaration>.into_iter()
 }

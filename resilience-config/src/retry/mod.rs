@@ -15,6 +15,8 @@ pub use policy::RetryDecision;
 
 /// How the delay grows between attempts (contract §2.2). For retry n (n = 1, 2, …):
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Backoff {
     /// base · 2^(n−1)
     #[default]
@@ -56,13 +58,17 @@ impl Backoff {
 
 /// Configuration of retries (contract §2.2).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct RetryConfig {
     /// Attempts after the first (so up to `max_retries + 1` executions). Default 3, at most
     /// [`MAX_RETRIES`].
     pub max_retries: u32,
     /// The delay unit of the backoff. Default 100 ms.
+    #[cfg_attr(feature = "serde", serde(with = "crate::duration::text"))]
     pub base_delay: Duration,
     /// Cap on each delay, jitter included. Default 2 s, at least `base_delay`.
+    #[cfg_attr(feature = "serde", serde(with = "crate::duration::text"))]
     pub max_delay: Duration,
     /// Each delay is multiplied by a uniform factor in [1 − j, 1 + j]. Default 0.1, in [0, 1].
     pub jitter_factor: f64,
@@ -70,6 +76,13 @@ pub struct RetryConfig {
     pub backoff: Backoff,
     /// No new attempt starts once this much time has passed since the first. Default none;
     /// when set, more than `base_delay`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            with = "crate::duration::text::option",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
     pub max_duration: Option<Duration>,
 }
 

@@ -11,6 +11,7 @@ use super::literal::{Float, Int};
 use crate::duration::DurationLit;
 
 pub(crate) const KEYS: &[&str] = &[
+    "name",
     "max_retries",
     "backoff",
     "base_delay",
@@ -23,6 +24,7 @@ pub(crate) const KEYS: &[&str] = &[
 #[derive(Debug, FromMeta)]
 #[darling(and_then = Self::check)]
 pub(crate) struct RetryArgs {
+    name: Option<SpannedValue<String>>,
     max_retries: Option<SpannedValue<Int<u32>>>,
     backoff: Option<SpannedValue<String>>,
     base_delay: Option<SpannedValue<DurationLit>>,
@@ -45,6 +47,7 @@ impl RetryArgs {
 
     fn check(self) -> darling::Result<Self> {
         let mut errors = darling::Error::accumulator();
+        super::check_name(&self.name, &mut errors);
         if let Some(name) = &self.backoff
             && self.backoff().is_none()
         {
@@ -114,8 +117,15 @@ impl RetryArgs {
         super::violation(span, format!("`{}` {}", error.key, error.problem))
     }
 
-    /// `RetryConfig { .. }`: the call site's `static`.
-    pub(crate) fn config(&self) -> TokenStream {
+    /// `RetrySite::new(name, RetryConfig { .. })`: the call site's `static`.
+    pub(crate) fn site(&self, default_name: &TokenStream) -> TokenStream {
+        let name = super::name_tokens(&self.name, default_name);
+        let config = self.config();
+        quote!(::resilience::__private::RetrySite::new(#name, #config))
+    }
+
+    /// `RetryConfig { .. }`.
+    fn config(&self) -> TokenStream {
         let mut fields = Vec::new();
         if let Some(v) = &self.max_retries {
             let v = ***v;

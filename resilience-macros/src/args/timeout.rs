@@ -10,41 +10,56 @@ use super::invalid;
 use crate::duration::DurationLit;
 use crate::keys::check_keys;
 
-pub(crate) const KEYS: &[&str] = &["duration"];
+pub(crate) const KEYS: &[&str] = &["name", "duration"];
 
 #[derive(Debug, FromMeta)]
 struct Named {
-    duration: SpannedValue<DurationLit>,
+    name: Option<SpannedValue<String>>,
+    duration: Option<SpannedValue<DurationLit>>,
 }
 
 #[derive(Debug)]
 pub(crate) struct TimeoutArgs {
+    name: Option<SpannedValue<String>>,
     duration: DurationLit,
 }
+
+const NEEDS_DURATION: &str =
+    "`#[timeout]` needs a duration: `#[timeout(\"500ms\")]` or `#[timeout(duration = \"500ms\")]`";
 
 impl TimeoutArgs {
     pub(crate) fn parse(tokens: TokenStream) -> darling::Result<Self> {
         let items = super::literal::parse_meta_list(tokens)?;
-        let duration = match items.as_slice() {
-            [] => {
-                return Err(darling::Error::custom(
-                    "`#[timeout]` needs a duration: `#[timeout(\"500ms\")]` or `#[timeout(duration = \"500ms\")]`",
+        // `"500ms"` first, then keys (`name`), or keys only.
+        let (positional, keys) = match items.split_first() {
+            None => return Err(darling::Error::custom(NEEDS_DURATION)),
+            Some((NestedMeta::Lit(syn::Lit::Str(text)), rest)) => (
+                Some(SpannedValue::new(
+                    DurationLit::from_string(&text.value()).map_err(|e| e.with_span(text))?,
+                    text.span(),
+                )),
+                rest,
+            ),
+            Some((NestedMeta::Lit(other), _)) => return Err(crate::duration::not_a_string(other)),
+            Some(_) => (None, items.as_slice()),
+        };
+        check_keys("timeout", keys, KEYS)?;
+        let named = Named::from_list(keys)?;
+        let duration = match (positional, named.duration) {
+            (Some(_), Some(again)) => {
+                return Err(invalid(
+                    &again,
+                    "the duration is given twice: keep either `\"..\"` or `duration = \"..\"`",
                 ));
             }
-            [NestedMeta::Lit(syn::Lit::Str(text))] => SpannedValue::new(
-                DurationLit::from_string(&text.value()).map_err(|e| e.with_span(text))?,
-                text.span(),
-            ),
-            [NestedMeta::Lit(other)] => return Err(crate::duration::not_a_string(other)),
-            _ => {
-                check_keys("timeout", &items, KEYS)?;
-                Named::from_list(&items)?.duration
-            }
+            (Some(duration), None) | (None, Some(duration)) => duration,
+            (None, None) => return Err(darling::Error::custom(NEEDS_DURATION)),
         };
+        let mut errors = darling::Error::accumulator();
+        super::check_name(&named.name, &mut errors);
         let config = TimeoutConfig {
             timeout: duration.0,
         };
-        let mut errors = darling::Error::accumulator();
         for error in config.violations() {
             // The config's only key, `timeout`, is this attribute's one value, whether it was
             // written `"500ms"` or `duration = "500ms"`.
@@ -52,12 +67,15 @@ impl TimeoutArgs {
         }
         errors.finish()?;
         Ok(TimeoutArgs {
+            name: named.name,
             duration: *duration,
         })
     }
 
-    /// The per-attempt `Duration`, as a `const` expression.
-    pub(crate) fn duration(&self) -> TokenStream {
-        self.duration.tokens()
+    /// `TimeoutSite::new(name, duration)`: the call site's `static`.
+    pub(crate) fn site(&self, default_name: &TokenStream) -> TokenStream {
+        let name = super::name_tokens(&self.name, default_name);
+        let duration = self.duration.tokens();
+        quote::quote!(::resilience::__private::TimeoutSite::new(#name, #duration))
     }
 }

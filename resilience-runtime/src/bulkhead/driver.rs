@@ -2,7 +2,12 @@
 //! dropped), an atomic counter bounds the queue. Taking a free slot and giving it back are one
 //! compare-and-swap each, and allocate nothing.
 
-use crate::sync::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::striped::StripedCounter;
+use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering};
 
 use super::BulkheadConfig;
 use super::slots::Slots;
@@ -13,8 +18,20 @@ use crate::error::{ConfigError, ResilienceError};
 pub struct Bulkhead {
     name: String,
     config: BulkheadConfig,
+    /// The configuration in force: [`config`](Self::config) until an override changes it
+    /// (read on the waiting path only).
+    current: ArcSwap<BulkheadConfig>,
+    /// The slot count in force.
+    limit: AtomicUsize,
+    /// Serialises [`reconfigure`](Self::reconfigure)s.
+    resizing: Mutex<()>,
     slots: Slots,
     queued: AtomicUsize,
+    /// Callers admitted: striped, as the breaker's successes, so concurrent admissions do not
+    /// contend on it.
+    accepted: StripedCounter,
+    /// Callers turned away (the cold path).
+    rejected: AtomicU64,
 }
 
 /// A running body's slot; released when dropped (to the oldest waiter, if any).
@@ -40,8 +57,42 @@ impl Bulkhead {
             name,
             slots: Slots::new(config.max_concurrent_calls),
             queued: AtomicUsize::new(0),
+            current: ArcSwap::from_pointee(config.clone()),
+            limit: AtomicUsize::new(config.max_concurrent_calls),
+            resizing: Mutex::new(()),
+            accepted: StripedCounter::default(),
+            rejected: AtomicU64::new(0),
             config,
         })
+    }
+
+    /// The configuration in force (the creation's, or an override's).
+    pub fn current_config(&self) -> BulkheadConfig {
+        (**self.current.load()).clone()
+    }
+
+    /// Applies `config` in place (contract §7): a higher `max_concurrent_calls` admits queued
+    /// callers at once; a lower one takes free slots now and the others as they are released,
+    /// without dropping anyone admitted or queued. The queue's size and `max_wait` apply to
+    /// callers that queue from now on.
+    pub fn reconfigure(&self, config: BulkheadConfig) -> Result<(), ConfigError> {
+        config.validate()?;
+        let _serial = self
+            .resizing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (old, new) = (
+            self.limit.load(Ordering::Acquire),
+            config.max_concurrent_calls,
+        );
+        self.current.store(Arc::new(config));
+        self.limit.store(new, Ordering::Release);
+        if new > old {
+            self.slots.add(new - old);
+        } else {
+            self.slots.remove(old - new);
+        }
+        Ok(())
     }
 
     /// The registry name.
@@ -57,7 +108,7 @@ impl Bulkhead {
     /// Bodies running now (slots handed out, including one just handed to a waiter that has not
     /// been polled yet).
     pub fn in_flight(&self) -> usize {
-        self.config.max_concurrent_calls - self.slots.free()
+        (self.limit.load(Ordering::Acquire) + self.slots.debt()).saturating_sub(self.slots.free())
     }
 
     /// Callers waiting now. A waiter that has just been handed a slot counts here (and in
@@ -66,9 +117,9 @@ impl Bulkhead {
         self.queued.load(Ordering::Acquire)
     }
 
-    /// The slot count.
+    /// The slot count in force.
     pub fn max_concurrent_calls(&self) -> usize {
-        self.config.max_concurrent_calls
+        self.limit.load(Ordering::Acquire)
     }
 
     /// A slot if one is free (released slots go to waiters first, so a free slot never jumps
@@ -76,9 +127,20 @@ impl Bulkhead {
     #[inline]
     pub fn try_acquire(&self) -> Option<BulkheadPermit<'_>> {
         // `then`, not `then_some`: a permit built and dropped on failure would release a slot.
-        self.slots
-            .try_acquire()
-            .then(|| BulkheadPermit { slots: &self.slots })
+        self.slots.try_acquire().then(|| {
+            self.accepted.increment();
+            BulkheadPermit { slots: &self.slots }
+        })
+    }
+
+    /// Callers admitted so far.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.sum()
+    }
+
+    /// Callers turned away with `BulkheadFull` so far.
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
     }
 
     /// A slot now, or after waiting in the queue; `BulkheadFull` if the queue is full or
@@ -92,10 +154,14 @@ impl Bulkhead {
 
     /// The slow path of [`acquire`](Self::acquire): join the queue if it has room.
     pub async fn acquire_queued(&self) -> Result<BulkheadPermit<'_>, ResilienceError> {
-        let Some(_place) = QueuePlace::join(&self.queued, self.config.max_queue_size) else {
+        let (max_queue_size, max_wait) = {
+            let current = self.current.load();
+            (current.max_queue_size, current.max_wait)
+        };
+        let Some(_place) = QueuePlace::join(&self.queued, max_queue_size) else {
             return Err(self.full());
         };
-        match self.config.max_wait {
+        match max_wait {
             None => self.slots.acquire().await,
             Some(wait) => {
                 if tokio::time::timeout(wait, self.slots.acquire())
@@ -107,10 +173,15 @@ impl Bulkhead {
                 }
             }
         }
+        self.accepted.increment();
         Ok(BulkheadPermit { slots: &self.slots })
     }
 
     fn full(&self) -> ResilienceError {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+        crate::events::emit(|| crate::events::Event::BulkheadRejected {
+            name: self.name.clone(),
+        });
         ResilienceError::BulkheadFull {
             name: self.name.clone(),
         }
@@ -147,7 +218,12 @@ mod loom {
     use ::loom::thread;
 
     use super::QueuePlace;
-    use crate::sync::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use arc_swap::ArcSwap;
+
+    use crate::striped::StripedCounter;
+    use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering};
 
     /// `callers` threads each try to join a queue of `max` places, hold the place while checking
     /// the bound, and leave; returns how many joined.

@@ -27,6 +27,9 @@ const FREE: u64 = WAITING - 1;
 #[derive(Debug)]
 pub(crate) struct Slots {
     word: AtomicU64,
+    /// Slots to swallow as they are released, after the count was lowered below the slots
+    /// handed out (an override, contract §7): nobody admitted is dropped.
+    debt: AtomicU64,
     queue: Mutex<Queue>,
 }
 
@@ -44,8 +47,66 @@ impl Slots {
     pub(crate) fn new(slots: usize) -> Slots {
         Slots {
             word: AtomicU64::new(slots as u64 & FREE),
+            debt: AtomicU64::new(0),
             queue: Mutex::new(Queue::default()),
         }
+    }
+
+    /// Slots still to be swallowed as they are released.
+    pub(crate) fn debt(&self) -> usize {
+        self.debt.load(Ordering::Acquire) as usize
+    }
+
+    /// `more` slots: each goes to the oldest waiter, or cancels a slot still owed, or is free.
+    pub(crate) fn add(&self, more: usize) {
+        for _ in 0..more {
+            self.release();
+        }
+    }
+
+    /// `fewer` slots: free ones go at once, the rest as they are released (callers admitted
+    /// or queued stay so).
+    pub(crate) fn remove(&self, fewer: usize) {
+        let mut owed = fewer as u64;
+        let mut word = self.word.load(Ordering::Relaxed);
+        loop {
+            let take = (word & FREE).min(owed);
+            if take == 0 {
+                break;
+            }
+            match self.word.compare_exchange_weak(
+                word,
+                word - take,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    owed -= take;
+                    break;
+                }
+                Err(actual) => word = actual,
+            }
+        }
+        if owed > 0 {
+            self.debt.fetch_add(owed, Ordering::AcqRel);
+        }
+    }
+
+    /// Swallows a released slot if one is owed.
+    fn pay_debt(&self) -> bool {
+        let mut debt = self.debt.load(Ordering::Relaxed);
+        while debt != 0 {
+            match self.debt.compare_exchange_weak(
+                debt,
+                debt - 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => debt = actual,
+            }
+        }
+        false
     }
 
     /// Free slots now.
@@ -74,6 +135,9 @@ impl Slots {
     /// Gives a slot back: to the free count if nobody waits, else to the oldest waiter.
     #[inline]
     pub(crate) fn release(&self) {
+        if self.debt.load(Ordering::Relaxed) != 0 && self.pay_debt() {
+            return;
+        }
         let mut word = self.word.load(Ordering::Relaxed);
         while word & WAITING == 0 {
             match self.word.compare_exchange_weak(
@@ -100,6 +164,9 @@ impl Slots {
     /// Under the queue's lock: one released slot to the oldest waiter (its waker is returned,
     /// to wake once the lock is dropped), or to the free count if nobody waits any more.
     fn hand_over(&self, queue: &mut Queue) -> Option<Waker> {
+        if self.pay_debt() {
+            return None;
+        }
         match queue.waiting.pop_front() {
             Some((ticket, waker)) => {
                 if queue.waiting.is_empty() {

@@ -44,7 +44,9 @@ struct EpochWindow {
 pub struct CircuitBreaker {
     name: String,
     config: CircuitBreakerConfig,
-    limits: Limits,
+    /// The configuration in force: `config` until an override changes it in place.
+    current: ArcSwap<CircuitBreakerConfig>,
+    limits: LiveLimits,
     word: AtomicU64,
     /// Transitions so far, full width (the word's epoch is this modulo 2^14). Published with
     /// `fetch_max` right after each transition, so it lags only by transitions whose threads are
@@ -53,6 +55,60 @@ pub struct CircuitBreaker {
     window: Option<RateWindow>,
     origin: Instant,
     counters: Counters,
+}
+
+/// The [`Limits`] in force, changed in place by an override (contract §7). Read with relaxed
+/// loads: the call path never reads them in Closed, and a transition racing with an override
+/// uses either the old or the new limits, both valid.
+struct LiveLimits {
+    /// `u64::MAX` for `None` (rate mode).
+    max_failures: AtomicU64,
+    reset_timeout: AtomicU64,
+    half_open_allowed_calls: AtomicU64,
+}
+
+impl LiveLimits {
+    fn new(limits: Limits) -> Self {
+        let live = LiveLimits {
+            max_failures: AtomicU64::new(u64::MAX),
+            reset_timeout: AtomicU64::new(0),
+            half_open_allowed_calls: AtomicU64::new(0),
+        };
+        live.store(limits);
+        live
+    }
+
+    fn store(&self, limits: Limits) {
+        self.max_failures.store(
+            limits.max_failures.map_or(u64::MAX, u64::from),
+            Ordering::Relaxed,
+        );
+        self.reset_timeout
+            .store(limits.reset_timeout, Ordering::Relaxed);
+        self.half_open_allowed_calls
+            .store(u64::from(limits.half_open_allowed_calls), Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn load(&self) -> Limits {
+        let max_failures = self.max_failures.load(Ordering::Relaxed);
+        Limits {
+            max_failures: u32::try_from(max_failures).ok(),
+            reset_timeout: self.reset_timeout.load(Ordering::Relaxed),
+            half_open_allowed_calls: u32::try_from(
+                self.half_open_allowed_calls.load(Ordering::Relaxed),
+            )
+            .unwrap_or(u32::MAX),
+        }
+    }
+}
+
+fn limits_of(config: &CircuitBreakerConfig) -> Limits {
+    Limits {
+        max_failures: config.failure_rate.is_none().then_some(config.max_failures),
+        reset_timeout: micros_rounded_up(config.reset_timeout),
+        half_open_allowed_calls: config.half_open_allowed_calls,
+    }
 }
 
 #[derive(Default)]
@@ -103,11 +159,7 @@ impl CircuitBreaker {
         let name = name.into();
         crate::registry::validate_name("circuit_breaker", &name)?;
         config.validate()?;
-        let limits = Limits {
-            max_failures: config.failure_rate.is_none().then_some(config.max_failures),
-            reset_timeout: micros_rounded_up(config.reset_timeout),
-            half_open_allowed_calls: config.half_open_allowed_calls,
-        };
+        let limits = LiveLimits::new(limits_of(&config));
         let window = config.failure_rate.map(|rate| RateWindow {
             size: config.window,
             min_calls: config.effective_min_calls(),
@@ -119,6 +171,7 @@ impl CircuitBreaker {
         });
         Ok(CircuitBreaker {
             name,
+            current: ArcSwap::from_pointee(config.clone()),
             config,
             limits,
             word: AtomicU64::new(State::INITIAL.encode()),
@@ -137,6 +190,33 @@ impl CircuitBreaker {
     /// The configuration it was created with.
     pub fn config(&self) -> &CircuitBreakerConfig {
         &self.config
+    }
+
+    /// The configuration in force (the creation's, or an override's).
+    pub fn current_config(&self) -> CircuitBreakerConfig {
+        (**self.current.load()).clone()
+    }
+
+    /// Applies `config` in place (contract §7), keeping the state and the counts: the next
+    /// transitions use the new `max_failures`, `reset_timeout` and `half_open_allowed_calls`
+    /// (an open breaker keeps the deadline it has).
+    ///
+    /// Returns `Ok(false)`, changing nothing, when `config` changes the mode or the rate
+    /// window (`failure_rate`, `window`, `min_calls`): that takes a new breaker, which this
+    /// runtime does not swap in under running calls yet.
+    pub fn reconfigure(&self, config: CircuitBreakerConfig) -> Result<bool, ConfigError> {
+        config.validate()?;
+        let current = self.current.load();
+        let same_window = current.failure_rate == config.failure_rate
+            && (config.failure_rate.is_none()
+                || (current.window == config.window
+                    && current.effective_min_calls() == config.effective_min_calls()));
+        if !same_window {
+            return Ok(false);
+        }
+        self.limits.store(limits_of(&config));
+        self.current.store(Arc::new(config));
+        Ok(true)
     }
 
     /// The current state. An Open breaker whose reset timeout has elapsed still reports Open
@@ -193,7 +273,7 @@ impl CircuitBreaker {
         let state = State::decode(word);
         if let Phase::Closed { .. } = state.phase {
             debug_assert_eq!(
-                step(state, Event::Acquire, &self.limits, 0).1,
+                step(state, Event::Acquire, &self.limits.load(), 0).1,
                 Decision::Admitted {
                     epoch: state.epoch,
                     trial: false
@@ -259,7 +339,7 @@ impl CircuitBreaker {
             {
                 return Decision::Ignored;
             }
-            let (next, decision) = step(state, event, &self.limits, now);
+            let (next, decision) = step(state, event, &self.limits.load(), now);
             if next == state {
                 return decision;
             }
@@ -271,7 +351,7 @@ impl CircuitBreaker {
             ) {
                 Ok(_) => {
                     debug_assert!(
-                        next.invariant_holds(&self.limits),
+                        next.invariant_holds(&self.limits.load()),
                         "circuit breaker `{}` broke its invariant: {state:?} --{event:?}--> {next:?}",
                         self.name
                     );
@@ -329,6 +409,11 @@ impl CircuitBreaker {
             ?to,
             "circuit breaker transition"
         );
+        crate::events::emit(|| crate::events::Event::CircuitBreakerTransition {
+            name: self.name.clone(),
+            from,
+            to,
+        });
     }
 
     /// Records an outcome. The common case, a success in Closed with no failure pending,
