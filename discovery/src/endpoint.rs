@@ -43,6 +43,11 @@ pub struct Endpoint {
     /// When it was last readmitted, in nanoseconds since `origin` (0: never ejected).
     readmitted_at: AtomicU64,
     origin: Instant,
+    /// Whether the writer counted it healthy and listed it eligible in its service's last
+    /// state (written under the writer's lock only, so a change of `healthy` or `ejected` is
+    /// applied to the lists exactly once).
+    pub(crate) listed_healthy: std::sync::atomic::AtomicBool,
+    pub(crate) listed_eligible: std::sync::atomic::AtomicBool,
     pub(crate) instance: Instance,
     pub(crate) attributes: Attributes,
     /// `http://host:port`, built once (a call's `ServiceClient` borrows it).
@@ -71,6 +76,8 @@ impl Endpoint {
             ewma_nanos: AtomicU64::new((DEFAULT_RTT.as_nanos() as f64).to_bits()),
             ewma_stamp: AtomicU64::new(0),
             origin: Instant::now(),
+            listed_healthy: std::sync::atomic::AtomicBool::new(false),
+            listed_eligible: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
