@@ -144,7 +144,13 @@ impl Table {
                     match (accept(ea), accept(eb)) {
                         (true, false) => return a,
                         (false, true) => return b,
-                        (true, true) => return if better(balancer, ea, eb, bound) { b } else { a },
+                        (true, true) => {
+                            return if better(balancer, ea, eb, bound) {
+                                b
+                            } else {
+                                a
+                            };
+                        }
                         (false, false) => a,
                     }
                 }
@@ -288,7 +294,11 @@ mod loom {
 
     /// Two callers pick at once from two endpoints, each picking once.
     fn picks(balancer: Balancer) -> Vec<usize> {
-        let table = Arc::new(Table::new(endpoints(2).0.into_iter().collect(), balancer, false));
+        let table = Arc::new(Table::new(
+            endpoints(2).0.into_iter().collect(),
+            balancer,
+            false,
+        ));
         let counter = Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..2)
             .map(|_| {

@@ -63,7 +63,9 @@ impl Service {
 
     /// The registered endpoint with `id`, in O(log² n).
     pub(crate) fn find(&self, id: &InstanceId) -> Option<&Arc<Endpoint>> {
-        find(&self.endpoints, id).ok().map(|index| &self.endpoints[index])
+        find(&self.endpoints, id)
+            .ok()
+            .map(|index| &self.endpoints[index])
     }
 }
 

@@ -39,8 +39,9 @@ pub struct DiscoveryConfig {
     /// Envoy's panic threshold, in percent: when fewer than this share of a service's
     /// instances (of this environment) are eligible (healthy and not ejected), picks balance
     /// over all of them, healthy or not, rather than pile every call onto the few left.
-    /// [`discover`](crate::ServiceDiscovery::discover) still lists the eligible ones only.
-    /// `0 ..= 100`; 0 turns it off. Default 50.
+    /// [`discover`](crate::ServiceDiscovery::discover) still lists the eligible ones only, and
+    /// with none eligible a pick is still refused (`NoInstance`). `0 ..= 100`; 0 turns it off.
+    /// Default 50.
     pub panic_threshold_percent: u32,
 }
 
@@ -82,7 +83,10 @@ impl DiscoveryConfig {
         if let Some(env) = &self.env
             && env.trim().is_empty()
         {
-            return invalid("env", "must not be empty when set (use `None` for no filtering)");
+            return invalid(
+                "env",
+                "must not be empty when set (use `None` for no filtering)",
+            );
         }
         self.outlier.validate()
     }

@@ -527,8 +527,11 @@ impl Inner {
 
     fn update_panic(&self, service: &mut Service) {
         let threshold = self.config.panic_threshold_percent as usize;
-        service.panic = service.eligible.len().saturating_mul(100)
-            < threshold.saturating_mul(service.in_env.len());
+        // With none eligible there is no panic: the call is refused (`NoInstance`, contract
+        // §2.6) rather than sent where every health signal says it fails.
+        service.panic = !service.eligible.is_empty()
+            && service.eligible.len().saturating_mul(100)
+                < threshold.saturating_mul(service.in_env.len());
     }
 
     /// `endpoint`'s health or ejection changed: its service's lists follow, and are published
@@ -597,6 +600,11 @@ impl outlier::Services for Inner {
 impl Listener for Inner {
     fn changed(&self, event: &WatchEvent) {
         self.apply(&event.change);
+    }
+
+    fn changed_all(&self, events: &[WatchEvent]) {
+        let changes: Vec<Change> = events.iter().map(|event| event.change.clone()).collect();
+        self.apply_all(&changes);
     }
 }
 

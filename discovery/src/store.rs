@@ -70,6 +70,13 @@ pub trait RegistryBackend: Send + Sync + 'static {
 /// [`ServiceDiscovery`](crate::ServiceDiscovery) over a [`MemoryRegistry`]).
 pub(crate) trait Listener: Send + Sync {
     fn changed(&self, event: &WatchEvent);
+    /// Several changes at once, in revision order (a batch of lease expirations): the listener
+    /// may apply them together.
+    fn changed_all(&self, events: &[WatchEvent]) {
+        for event in events {
+            self.changed(event);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -196,20 +203,53 @@ impl MemoryRegistry {
         state.revision
     }
 
+    /// Records several deletions at once: each its own revision, in order, and the listeners
+    /// told of them together.
+    fn commit_deletions(&self, state: &mut State, ids: Vec<InstanceId>) {
+        if ids.is_empty() {
+            return;
+        }
+        let events: Vec<WatchEvent> = ids
+            .into_iter()
+            .map(|id| {
+                state.revision += 1;
+                WatchEvent {
+                    revision: state.revision,
+                    change: Change::Delete(id),
+                }
+            })
+            .collect();
+        state.listeners.retain(|listener| match listener.upgrade() {
+            Some(listener) => {
+                listener.changed_all(&events);
+                true
+            }
+            None => false,
+        });
+        for event in events {
+            let _ = self.events.send(event);
+        }
+    }
+
     /// Deletes the instances of leases past their deadline, for about `EXPIRY_BATCH` at most.
     fn expire(&self, now: Instant) -> Expired {
         let started = std::time::Instant::now();
         let mut state = self.lock();
-        let mut done = 0u32;
-        while let Some(&Reverse((deadline, lease))) = state.deadlines.peek() {
+        let mut deleted = Vec::new();
+        let mut checked = 0;
+        let outcome = loop {
+            let Some(&Reverse((deadline, lease))) = state.deadlines.peek() else {
+                break Expired::Next(None);
+            };
             if deadline > now {
-                return Expired::Next(Some(deadline));
+                break Expired::Next(Some(deadline));
             }
-            // Every 16 instances deleted, look at the clock.
-            if done >= 16 {
-                done = 0;
-                if started.elapsed() >= EXPIRY_BATCH {
-                    return Expired::More;
+            // Every 64 instances, look at the clock (their deletion is applied below, in about
+            // as long again).
+            if deleted.len() >= checked + 64 {
+                checked = deleted.len();
+                if started.elapsed() >= EXPIRY_BATCH / 2 {
+                    break Expired::More;
                 }
             }
             state.deadlines.pop();
@@ -222,18 +262,17 @@ impl MemoryRegistry {
                 continue;
             }
             tracing::info!(target: "resilience::discovery", lease, "lease expired");
-            done += self.drop_lease(&mut state, lease);
-            done += 1;
-        }
-        Expired::Next(None)
+            Self::take_lease(&mut state, lease, &mut deleted);
+        };
+        self.commit_deletions(&mut state, deleted);
+        outcome
     }
 
-    /// Ends `lease`, deleting its instances; how many it deleted.
-    fn drop_lease(&self, state: &mut State, lease: LeaseId) -> u32 {
+    /// Ends `lease`, removing its instances from the entries into `deleted` (to commit).
+    fn take_lease(state: &mut State, lease: LeaseId, deleted: &mut Vec<InstanceId>) {
         let Some(ended) = state.leases.remove(&lease) else {
-            return 0;
+            return;
         };
-        let mut deleted = 0;
         for id in ended.instances {
             if state
                 .entries
@@ -241,11 +280,16 @@ impl MemoryRegistry {
                 .is_some_and(|entry| entry.lease == Some(lease))
             {
                 state.entries.remove(&id);
-                self.commit(state, Change::Delete(id));
-                deleted += 1;
+                deleted.push(id);
             }
         }
-        deleted
+    }
+
+    /// Ends `lease`, deleting its instances.
+    fn drop_lease(&self, state: &mut State, lease: LeaseId) {
+        let mut deleted = Vec::new();
+        Self::take_lease(state, lease, &mut deleted);
+        self.commit_deletions(state, deleted);
     }
 
     fn start_reaper(self: &Arc<Self>, state: &mut State) {
@@ -268,7 +312,12 @@ impl MemoryRegistry {
                 // Not keeping the registry alive while waiting.
                 drop(this);
                 match next {
-                    Expired::More => tokio::task::yield_now().await,
+                    Expired::More => {
+                        // Lets the threads waiting for the lock in before the next batch (a
+                        // mutex is not fair: relocking at once could starve them).
+                        std::thread::yield_now();
+                        tokio::task::yield_now().await;
+                    }
                     Expired::Next(Some(deadline)) => {
                         tokio::select! {
                             _ = tokio::time::sleep_until(deadline) => {}

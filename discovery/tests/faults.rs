@@ -51,7 +51,11 @@ fn fail(discovery: &ServiceDiscovery, service: &str, id: &str, times: usize) {
         let call = discovery
             .pick(&route, |endpoint| endpoint.instance().id.id != id)
             .unwrap();
-        assert_eq!(call.endpoint().instance().id.id, id, "the pick lands on {id}");
+        assert_eq!(
+            call.endpoint().instance().id.id,
+            id,
+            "the pick lands on {id}"
+        );
         discovery.report(call, CallOutcome::Failure);
     }
 }
@@ -139,6 +143,14 @@ async fn with_fewer_than_half_healthy_picks_spread_over_every_instance() {
         picked(&discovery, "panic", 30),
         HashSet::from(["a".to_owned(), "b".to_owned()])
     );
+    // None healthy: no panic, the pick is refused (contract §2.6: `NoInstance`).
+    for id in ["a", "b"] {
+        set_healthy(&discovery, "panic", id, false);
+    }
+    assert!(matches!(
+        discovery.discover_one("panic"),
+        Err(DiscoveryError::NoInstance { .. })
+    ));
 }
 
 #[tokio::test(start_paused = true)]
@@ -254,7 +266,10 @@ fn ip_literals_and_dns_names_are_accepted_and_ipv6_is_bracketed_in_urls() {
         ("[::1]", "http://[::1]:8080"),
         ("2001:db8::7", "http://[2001:db8::7]:8080"),
         ("localhost", "http://localhost:8080"),
-        ("users-1.prod.svc.cluster.local", "http://users-1.prod.svc.cluster.local:8080"),
+        (
+            "users-1.prod.svc.cluster.local",
+            "http://users-1.prod.svc.cluster.local:8080",
+        ),
         ("example.com.", "http://example.com.:8080"),
         ("x_y.internal", "http://x_y.internal:8080"),
     ] {
@@ -291,7 +306,10 @@ fn concurrent_registrations_never_exceed_max_instances() {
             thread.join().unwrap();
         }
         let count = discovery.endpoints("max").len();
-        assert!(count <= MAX, "round {round}: {count} instances, the maximum is {MAX}");
+        assert!(
+            count <= MAX,
+            "round {round}: {count} instances, the maximum is {MAX}"
+        );
         assert_eq!(count, MAX, "round {round}: the maximum is reached");
     }
 }
@@ -324,7 +342,10 @@ async fn check_all_health_runs_checks_concurrently_each_bounded_by_the_timeout()
         health_check_timeout: 200 * MS,
         ..Default::default()
     });
-    for (n, id) in ["slow-1", "slow-2", "slow-3", "hangs", "fast"].iter().enumerate() {
+    for (n, id) in ["slow-1", "slow-2", "slow-3", "hangs", "fast"]
+        .iter()
+        .enumerate()
+    {
         discovery
             .register(Instance::new("checks", *id, "127.0.0.1", 1000 + n as u16))
             .unwrap();
@@ -345,7 +366,10 @@ async fn check_all_health_runs_checks_concurrently_each_bounded_by_the_timeout()
         .expect("a check that hangs does not stall the pass")
         .unwrap();
     let took = started.elapsed();
-    assert!(took <= 200 * MS + MS, "one timeout, not one per check: {took:?}");
+    assert!(
+        took <= 200 * MS + MS,
+        "one timeout, not one per check: {took:?}"
+    );
     for id in ["slow-1", "slow-2", "slow-3", "hangs"] {
         assert!(
             !endpoint(&discovery, "checks", id).is_healthy(),
