@@ -457,6 +457,9 @@ impl Inner {
         if endpoint.weight() != 1 {
             service.weighted_in_env += 1;
         }
+        if let Some(mean) = sampled_mean_latency(&service.eligible) {
+            endpoint.seed_latency(mean);
+        }
         if let Err(index) = find(&service.in_env, &endpoint.instance.id) {
             insert_at(&mut service.in_env, index, Arc::clone(&endpoint));
         }
@@ -572,6 +575,25 @@ impl Inner {
         }
         self.catalog.store(Arc::new(catalog));
     }
+}
+
+/// The mean latency estimate of up to 16 of `endpoints` (all of them when there are no more,
+/// else drawn at random): O(log n), an estimate of the service's mean to start a new endpoint
+/// at.
+fn sampled_mean_latency(endpoints: &Endpoints) -> Option<f64> {
+    const SAMPLE: usize = 16;
+    let n = endpoints.len();
+    if n == 0 {
+        return None;
+    }
+    let total: f64 = if n <= SAMPLE {
+        endpoints.iter().map(|endpoint| endpoint.latency_nanos()).sum()
+    } else {
+        (0..SAMPLE)
+            .map(|_| endpoints[fastrand::usize(..n)].latency_nanos())
+            .sum()
+    };
+    Some(total / n.min(SAMPLE) as f64)
 }
 
 /// Inserts at `index`: at the end (the common case of ids registered in order) by a push.

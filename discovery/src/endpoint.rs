@@ -162,6 +162,20 @@ impl Endpoint {
             });
     }
 
+    /// Starts the latency estimate at `estimate` (a new endpoint joining a service whose
+    /// instances already have estimates: at their mean, so that P2C does not pass it over for
+    /// every established instance until those slow down).
+    pub(crate) fn seed_latency(&self, estimate: f64) {
+        if estimate.is_finite() && estimate > 0.0 {
+            self.ewma_nanos.store(estimate.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// The raw latency estimate in nanoseconds.
+    pub(crate) fn latency_nanos(&self) -> f64 {
+        self.ewma_now()
+    }
+
     /// A call on it succeeded: the run of failures ends, and so does probation.
     pub(crate) fn record_success(&self) {
         self.consecutive_failures.store(0, Ordering::Relaxed);

@@ -411,3 +411,42 @@ async fn check_all_health_checks_many_instances_with_bounded_concurrency() {
     assert_eq!(healthy.len(), 250);
     assert!(healthy.iter().all(|instance| instance.port % 2 == 0));
 }
+
+// --- New instances are not starved ---------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn a_new_instance_gets_traffic_next_to_instances_with_a_low_latency_estimate() {
+    // `a` and `b` answer in 5 ms. A new instance used to start at the 30 ms seed estimate, so
+    // P2C passed it over for either of them on every pick: no traffic until they slowed down.
+    let discovery = discovery_with("fresh", &["a", "b"], no_jitter());
+    let route = Route::new("fresh");
+    for _ in 0..5 {
+        // A faster sample decays in over seconds (peak-EWMA's 10 s).
+        tokio::time::advance(20 * SECOND).await;
+        for id in ["a", "b"] {
+            let call = discovery
+                .pick(&route, |endpoint| endpoint.instance().id.id != id)
+                .unwrap();
+            tokio::time::advance(5 * MS).await;
+            discovery.report(call, CallOutcome::Success);
+        }
+    }
+    discovery
+        .register(Instance::new("fresh", "c", "127.0.0.1", 2000))
+        .unwrap();
+    let estimate = endpoint(&discovery, "fresh", "c").latency_estimate();
+    assert!(
+        estimate <= 6 * MS,
+        "the new instance starts at the service's mean, not at 30 ms: {estimate:?}"
+    );
+    let picks = (0..300)
+        .filter(|_| {
+            let call = discovery.pick(&route, |_| false).unwrap();
+            call.endpoint().instance().id.id == "c"
+        })
+        .count();
+    assert!(
+        (50..=200).contains(&picks),
+        "the new instance got {picks} of 300 picks"
+    );
+}
