@@ -2,9 +2,9 @@
 //! needs (smooth weighted round robin's sequence, weighted random's alias table) are built once
 //! per catalog revision, and a pick reads them with one atomic counter or two random numbers.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use crate::catalog::Endpoints;
 use crate::endpoint::Endpoint;
 use crate::sync::AtomicUsize;
 
@@ -53,28 +53,34 @@ const MAX_SEQUENCE: u64 = 1 << 16;
 /// A balancer's precomputed view of one set of endpoints.
 #[derive(Debug)]
 pub(crate) struct Table {
-    pub(crate) endpoints: Arc<[Arc<Endpoint>]>,
-    /// Weighted random: Vose's alias table (probability in 2^32 parts, alias index).
+    /// Persistent (shared with the service's snapshot when the route has no filters).
+    pub(crate) endpoints: Endpoints,
+    /// Weighted random: Vose's alias table (probability in 2^32 parts, alias index). Empty when
+    /// every weight is 1: a uniform draw needs none.
     alias: Vec<(u32, u32)>,
-    /// Smooth weighted round robin: indices into `endpoints`.
+    /// Smooth weighted round robin: indices into `endpoints`. Empty when every weight is 1:
+    /// the sequence is then plain round robin.
     sequence: Vec<u32>,
 }
 
 impl Table {
-    pub(crate) fn new(endpoints: Arc<[Arc<Endpoint>]>, balancer: Balancer) -> Table {
-        let weights: Vec<u64> = endpoints.iter().map(|e| u64::from(e.weight())).collect();
-        let needs_alias = matches!(
-            balancer,
-            Balancer::Random | Balancer::P2cPeakEwma | Balancer::LeastConnections
-        );
+    /// The table of `endpoints` for `balancer`; `weighted` tells whether any weight is not 1
+    /// (only then is an O(n) table built).
+    pub(crate) fn new(endpoints: Endpoints, balancer: Balancer, weighted: bool) -> Table {
+        let weights = || -> Vec<u64> { endpoints.iter().map(|e| u64::from(e.weight())).collect() };
+        let needs_alias = weighted
+            && matches!(
+                balancer,
+                Balancer::Random | Balancer::P2cPeakEwma | Balancer::LeastConnections
+            );
         Table {
             alias: if needs_alias {
-                alias_table(&weights)
+                alias_table(&weights())
             } else {
                 Vec::new()
             },
-            sequence: if balancer == Balancer::WeightedRoundRobin {
-                smooth_sequence(&weights)
+            sequence: if weighted && balancer == Balancer::WeightedRoundRobin {
+                smooth_sequence(&weights())
             } else {
                 Vec::new()
             },
@@ -91,6 +97,9 @@ impl Table {
     #[inline]
     fn weighted_index(&self) -> usize {
         let n = self.alias.len();
+        if n == 0 {
+            return fastrand::usize(..self.endpoints.len());
+        }
         let column = fastrand::usize(..n);
         let (threshold, alias) = self.alias[column];
         if fastrand::u32(..) < threshold {
@@ -117,6 +126,9 @@ impl Table {
         for _ in 0..8 {
             let index = match balancer {
                 Balancer::RoundRobin => counter.fetch_add(1, Ordering::Relaxed) % n,
+                Balancer::WeightedRoundRobin if self.sequence.is_empty() => {
+                    counter.fetch_add(1, Ordering::Relaxed) % n
+                }
                 Balancer::WeightedRoundRobin => {
                     let step = counter.fetch_add(1, Ordering::Relaxed) % self.sequence.len();
                     self.sequence[step] as usize
@@ -128,7 +140,19 @@ impl Table {
                     if b == a && n > 1 {
                         b = (a + 1 + fastrand::usize(..n - 1)) % n;
                     }
-                    self.better(balancer, a, b, bound, candidate)
+                    let (ea, eb) = (&self.endpoints[a], &self.endpoints[b]);
+                    match (accept(ea), accept(eb)) {
+                        (true, false) => return a,
+                        (false, true) => return b,
+                        (true, true) => {
+                            return if better(balancer, ea, eb, bound) {
+                                b
+                            } else {
+                                a
+                            };
+                        }
+                        (false, false) => a,
+                    }
                 }
             };
             if candidate(index) {
@@ -137,36 +161,30 @@ impl Table {
             drawn = index;
         }
         // Every instance refused (all failed this call already): the balancer's own choice.
-        (0..n).find(|&index| candidate(index)).unwrap_or(drawn)
+        self.endpoints
+            .iter()
+            .position(|endpoint| accept(endpoint))
+            .unwrap_or(drawn)
     }
+}
 
-    fn better(
-        &self,
-        balancer: Balancer,
-        a: usize,
-        b: usize,
-        bound: Option<u32>,
-        candidate: impl Fn(usize) -> bool,
-    ) -> usize {
-        match (candidate(a), candidate(b)) {
-            (true, false) => return a,
-            (false, true) => return b,
+/// Whether `b` is the better of two P2C candidates: under the load bound when `a` is not, else
+/// the lower cost per weight; a tie is broken at random (so a new instance, whose cost equals
+/// an idle one's, is not always passed over for the first drawn).
+fn better(balancer: Balancer, a: &Endpoint, b: &Endpoint, bound: Option<u32>) -> bool {
+    if let Some(bound) = bound {
+        match (a.in_flight() > bound, b.in_flight() > bound) {
+            (true, false) => return true,
+            (false, true) => return false,
             _ => {}
         }
-        let (ea, eb) = (&self.endpoints[a], &self.endpoints[b]);
-        if let Some(bound) = bound {
-            match (ea.in_flight() > bound, eb.in_flight() > bound) {
-                (true, false) => return b,
-                (false, true) => return a,
-                _ => {}
-            }
-        }
-        let cost = |endpoint: &Endpoint| match balancer {
-            Balancer::LeastConnections => f64::from(endpoint.in_flight()),
-            _ => endpoint.cost(),
-        } / f64::from(endpoint.weight());
-        if cost(eb) < cost(ea) { b } else { a }
     }
+    let cost = |endpoint: &Endpoint| match balancer {
+        Balancer::LeastConnections => f64::from(endpoint.in_flight()),
+        _ => endpoint.cost(),
+    } / f64::from(endpoint.weight());
+    let (ca, cb) = (cost(a), cost(b));
+    cb < ca || (cb == ca && fastrand::bool())
 }
 
 /// Vose's alias method: O(n) to build, O(1) to draw.
@@ -276,7 +294,11 @@ mod loom {
 
     /// Two callers pick at once from two endpoints, each picking once.
     fn picks(balancer: Balancer) -> Vec<usize> {
-        let table = Arc::new(Table::new(endpoints(2).0.into(), balancer));
+        let table = Arc::new(Table::new(
+            endpoints(2).0.into_iter().collect(),
+            balancer,
+            false,
+        ));
         let counter = Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..2)
             .map(|_| {

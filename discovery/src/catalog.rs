@@ -1,29 +1,49 @@
 //! What readers see: an immutable snapshot of every service's endpoints, swapped whole with
 //! `arc-swap` on each change. Reads never lock and never do I/O.
+//!
+//! Every list is persistent (`imbl`: a tree of 64-entry chunks, shared between versions): a
+//! change to one endpoint copies O(log n) of its service's lists, and the catalog's map of
+//! services shares every other service with the previous catalog. Each service carries its own
+//! revision, so a route rebuilds its table only when its own service changed.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::endpoint::Endpoint;
+use crate::id::InstanceId;
 use crate::sync::AtomicU32;
 
-/// Every service at one catalog revision.
-#[derive(Debug, Default)]
+/// Endpoints sorted by id, structurally shared between snapshots.
+pub(crate) type Endpoints = imbl::Vector<Arc<Endpoint>>;
+
+/// Every service at one moment.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Catalog {
     /// Which discovery this catalog belongs to (a route may serve several).
     pub(crate) origin: u64,
-    /// Bumped by every change of membership, health or ejection.
-    pub(crate) revision: u64,
-    pub(crate) services: HashMap<String, Arc<Service>>,
+    pub(crate) services: imbl::HashMap<String, Arc<Service>>,
 }
 
-/// One service's endpoints.
-#[derive(Debug, Default)]
+/// One service's endpoints, at one of its revisions.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Service {
-    /// Every registered endpoint, by id.
-    pub(crate) endpoints: Vec<Arc<Endpoint>>,
-    /// Those healthy and not ejected: what balancers pick from.
-    pub(crate) eligible: Arc<[Arc<Endpoint>]>,
+    /// Unique to this version of the service within its discovery (never reused), bumped by
+    /// every change of its membership, health or ejections.
+    pub(crate) revision: u64,
+    /// Every registered endpoint, sorted by id (other environments' too).
+    pub(crate) endpoints: Endpoints,
+    /// Those of this process's environment, sorted by id.
+    pub(crate) in_env: Endpoints,
+    /// Those of them healthy and not ejected, sorted by id: what `discover` lists.
+    pub(crate) eligible: Endpoints,
+    /// Endpoints of this environment that active health checks pass (ejected or not): the base
+    /// of the ejection limit.
+    pub(crate) healthy: usize,
+    /// Endpoints in `in_env` / `eligible` whose weight is not 1 (a table with none needs no
+    /// weighted draw).
+    pub(crate) weighted_in_env: usize,
+    pub(crate) weighted_eligible: usize,
+    /// Fewer than the panic threshold are eligible: picks balance over `in_env`.
+    pub(crate) panic: bool,
     /// Calls in flight over all the service's endpoints (for the bounded-load rule).
     pub(crate) load: Arc<AtomicU32>,
     /// Endpoints ejected now (the outlier detector's limit is checked and taken on it).
@@ -31,21 +51,25 @@ pub(crate) struct Service {
 }
 
 impl Service {
-    pub(crate) fn new(
-        endpoints: Vec<Arc<Endpoint>>,
-        load: Arc<AtomicU32>,
-        ejected: Arc<AtomicU32>,
-    ) -> Service {
-        let eligible = endpoints
-            .iter()
-            .filter(|endpoint| endpoint.is_eligible())
-            .cloned()
-            .collect();
-        Service {
-            endpoints,
-            eligible,
-            load,
-            ejected,
+    /// What balancers pick from: the eligible endpoints, or all of this environment's in
+    /// panic; and whether any of them has a weight other than 1.
+    pub(crate) fn pickable(&self) -> (&Endpoints, bool) {
+        if self.panic {
+            (&self.in_env, self.weighted_in_env > 0)
+        } else {
+            (&self.eligible, self.weighted_eligible > 0)
         }
     }
+
+    /// The registered endpoint with `id`, in O(log² n).
+    pub(crate) fn find(&self, id: &InstanceId) -> Option<&Arc<Endpoint>> {
+        find(&self.endpoints, id)
+            .ok()
+            .map(|index| &self.endpoints[index])
+    }
+}
+
+/// Where `id` is in `endpoints` (sorted by id), or where it would go.
+pub(crate) fn find(endpoints: &Endpoints, id: &InstanceId) -> Result<usize, usize> {
+    endpoints.binary_search_by(|endpoint| endpoint.instance.id.cmp(id))
 }

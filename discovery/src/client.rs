@@ -3,7 +3,9 @@
 //! Every `ServiceClient` shares ONE process-wide `reqwest::Client`, hence one connection pool:
 //! a client is a borrowed pool plus the instance's base URL, so creating one per call is cheap.
 //! The pool speaks plain HTTP, and HTTPS through rustls with the `ring` provider (configured
-//! here, never installed process-wide, so the application's own rustls set-up is untouched).
+//! here explicitly). reqwest is built without a provider of its own, so a plain
+//! `reqwest::Client::new()` needs a process-wide one: [`install_crypto_provider`] installs
+//! `ring`'s unless the application installed another first, and every discovery calls it.
 //! This module must not pick instances or report outcomes: that is `call.rs`.
 
 use std::sync::{Arc, OnceLock};
@@ -105,9 +107,31 @@ impl ServiceClient {
     }
 }
 
+/// Makes rustls' `ring` provider the process-wide default, unless one is installed already
+/// (the application's own choice stays). Idempotent and cheap after the first call.
+///
+/// reqwest (re-exported as [`reqwest`](crate::reqwest)) is built here without a crypto
+/// provider of its own, so `reqwest::Client::new()` panics ("No rustls crypto provider is
+/// configured") in a process where none is installed. Every [`ServiceDiscovery`] calls this
+/// when it is built (the [`global`](crate::global) one too), and so does every
+/// [`ServiceClient`]; call it yourself before building reqwest clients in a process that has
+/// no discovery yet. To use another provider, install it before the first discovery.
+///
+/// [`ServiceDiscovery`]: crate::ServiceDiscovery
+pub fn install_crypto_provider() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // Losing a race to another installer is fine: a provider is installed either way.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+    });
+}
+
 /// The process-wide client, built on first use. A failure is kept and returned to every
 /// caller: the configuration it refused does not change while the process runs.
 fn shared_http_client() -> Result<&'static reqwest::Client, ClientError> {
+    install_crypto_provider();
     static HTTP: OnceLock<Result<reqwest::Client, ClientError>> = OnceLock::new();
     HTTP.get_or_init(build_http_client)
         .as_ref()
@@ -181,9 +205,10 @@ mod tests {
     }
 
     #[test]
-    fn the_shared_client_builds_without_a_process_wide_crypto_provider() {
+    fn the_shared_client_builds_and_plain_reqwest_clients_then_build_too() {
         assert!(shared_http_client().is_ok());
-        assert!(rustls::crypto::CryptoProvider::get_default().is_none());
+        assert!(rustls::crypto::CryptoProvider::get_default().is_some());
+        assert!(reqwest::Client::builder().build().is_ok());
     }
 
     #[test]

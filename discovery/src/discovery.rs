@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use crate::catalog::{Catalog, Service};
+use crate::catalog::{Catalog, Endpoints, Service, find};
 use crate::config::{DiscoveryConfig, OutlierConfig};
 use crate::endpoint::{Endpoint, InFlight};
 use crate::error::DiscoveryError;
@@ -20,7 +20,9 @@ use crate::route::Route;
 use crate::store::{
     Change, LeaseId, Listener, MemoryRegistry, RegistryBackend, Snapshot, WatchEvent,
 };
-use crate::sync::AtomicU32;
+
+/// How many checks [`ServiceDiscovery::check_all_health`] runs at once.
+const CHECK_ALL_CONCURRENCY: usize = 64;
 
 /// Service discovery: a registry of instances, their health, and load-balanced picks
 /// (contract §5). Cloning gives another handle to the same discovery.
@@ -33,30 +35,28 @@ struct Inner {
     config: DiscoveryConfig,
     env: Option<String>,
     backend: Arc<dyn RegistryBackend>,
+    /// Held from a registration's `max_instances` check to its put: concurrent registrations
+    /// through this discovery cannot together pass the limit.
+    admission: Mutex<()>,
     writer: Mutex<Writer>,
     catalog: ArcSwap<Catalog>,
     routes: ArcSwap<HashMap<String, Arc<Route>>>,
 }
 
+/// The writer's side: each service's state, of which the catalog holds published copies
+/// (sharing their structure).
 #[derive(Default)]
 struct Writer {
+    /// The last revision given to a published service (each publication takes the next).
     revision: u64,
-    services: HashMap<String, ServiceState>,
-}
-
-/// A service's endpoints and the counters shared by all its snapshots.
-#[derive(Default)]
-struct ServiceState {
-    endpoints: Vec<Arc<Endpoint>>,
-    load: Arc<AtomicU32>,
-    ejected: Arc<AtomicU32>,
+    services: HashMap<String, Service>,
 }
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServiceDiscovery")
             .field("config", &self.config)
-            .field("revision", &self.catalog.load().revision)
+            .field("services", &self.catalog.load().services.len())
             .finish()
     }
 }
@@ -74,12 +74,24 @@ impl ServiceDiscovery {
     }
 
     /// An in-memory discovery with `config`.
+    ///
+    /// A value out of range ([`DiscoveryConfig::validate`]) is logged at error level and
+    /// replaced by the nearest value in range ([`DiscoveryConfig::sanitized`]); use
+    /// [`try_with_config`](Self::try_with_config) to get the error instead.
     pub fn with_config(config: DiscoveryConfig) -> Self {
         Self::with_registry(MemoryRegistry::new(), config)
     }
 
+    /// An in-memory discovery with `config`, or the first value out of range
+    /// ([`DiscoveryError::InvalidConfig`]).
+    pub fn try_with_config(config: DiscoveryConfig) -> Result<Self, DiscoveryError> {
+        config.validate()?;
+        Ok(Self::with_config(config))
+    }
+
     /// A discovery over a shared in-memory `registry` (several discoveries over one registry
-    /// behave like processes sharing an etcd cluster).
+    /// behave like processes sharing an etcd cluster). `config` is sanitized as by
+    /// [`with_config`](Self::with_config).
     pub fn with_registry(registry: Arc<MemoryRegistry>, config: DiscoveryConfig) -> Self {
         Self::with_backend_and_config(registry, config)
     }
@@ -93,11 +105,17 @@ impl ServiceDiscovery {
 
     /// A discovery over `backend` with `config`.
     pub fn with_backend_and_config(backend: impl RegistryBackend, config: DiscoveryConfig) -> Self {
+        crate::client::install_crypto_provider();
+        if let Err(error) = config.validate() {
+            tracing::error!(target: "resilience::discovery", %error, "ServiceDiscovery built with an invalid configuration; using the nearest valid values");
+        }
+        let config = config.sanitized();
         let backend: Arc<dyn RegistryBackend> = Arc::new(backend);
         let inner = Arc::new(Inner {
             env: config.env.clone(),
             config,
             backend: Arc::clone(&backend),
+            admission: Mutex::new(()),
             writer: Mutex::new(Writer::default()),
             catalog: ArcSwap::from_pointee(Catalog {
                 origin: next_origin(),
@@ -113,7 +131,7 @@ impl ServiceDiscovery {
         ServiceDiscovery { inner }
     }
 
-    /// The configuration.
+    /// The configuration (sanitized: every value in range).
     pub fn config(&self) -> &DiscoveryConfig {
         &self.inner.config
     }
@@ -129,18 +147,24 @@ impl ServiceDiscovery {
         self.inner.backend.is_stale()
     }
 
+    fn admission(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.inner
+            .admission
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether `instance` may be put: well-formed, and within `max_instances`. Called with
+    /// the admission lock held until the put.
     fn check(&self, instance: &Instance) -> Result<(), DiscoveryError> {
         instance.attributes()?;
         let writer = self.inner.lock();
-        // The others (one with this id would be replaced): endpoints are sorted by id.
+        // The others (one with this id would be replaced).
         let count = writer
             .services
             .get(&instance.id.service)
             .map_or(0, |state| {
-                let present = state
-                    .endpoints
-                    .binary_search_by(|e| e.instance.id.cmp(&instance.id))
-                    .is_ok();
+                let present = find(&state.endpoints, &instance.id).is_ok();
                 state.endpoints.len() - usize::from(present)
             });
         if count >= self.inner.config.max_instances {
@@ -153,25 +177,37 @@ impl ServiceDiscovery {
     }
 
     /// Registers `instance` (replacing one with the same id) until [`deregister`]. A malformed
-    /// instance (bad `weight` or `version` metadata, empty host, port 0) or one beyond
-    /// `max_instances` is refused and nothing changes.
+    /// instance (bad `weight` or `version` metadata, a host that is not an IP address or a
+    /// DNS name, port 0) or one beyond `max_instances` is refused and nothing changes.
     ///
     /// [`deregister`]: Self::deregister
     pub fn register(&self, instance: Instance) -> Result<(), DiscoveryError> {
+        let _admission = self.admission();
         self.check(&instance)?;
         self.inner.backend.put(instance, None).map(drop)
     }
 
-    /// Registers `instance` under a lease of `ttl`: it disappears unless
-    /// [`heartbeat`](Self::heartbeat) renews the lease within each `ttl`.
+    /// Registers `instance` under a lease of `ttl` (more than zero; `Duration::MAX` never
+    /// expires): it disappears unless [`heartbeat`](Self::heartbeat) renews the lease within
+    /// each `ttl`. Refused as [`register`](Self::register) is, leaving no lease behind.
     pub fn register_with_lease(
         &self,
         instance: Instance,
         ttl: Duration,
     ) -> Result<LeaseId, DiscoveryError> {
+        if ttl.is_zero() {
+            return Err(DiscoveryError::InvalidInstance {
+                id: instance.id,
+                reason: "the lease TTL is zero".into(),
+            });
+        }
+        let _admission = self.admission();
         self.check(&instance)?;
         let lease = self.inner.backend.grant(ttl)?;
-        self.inner.backend.put(instance, Some(lease))?;
+        if let Err(error) = self.inner.backend.put(instance, Some(lease)) {
+            let _ = self.inner.backend.revoke(lease);
+            return Err(error);
+        }
         Ok(lease)
     }
 
@@ -196,17 +232,9 @@ impl ServiceDiscovery {
                 entry
                     .eligible
                     .iter()
-                    .filter(|endpoint| self.in_env(endpoint))
                     .map(|endpoint| endpoint.instance.clone())
                     .collect()
             }))
-    }
-
-    fn in_env(&self, endpoint: &Endpoint) -> bool {
-        match &self.inner.env {
-            Some(env) => endpoint.attributes.env.as_ref() == Some(env),
-            None => true,
-        }
     }
 
     /// One eligible instance of `service`, chosen by the default balancer (P2C peak-EWMA).
@@ -237,17 +265,15 @@ impl ServiceDiscovery {
         avoid: impl Fn(&Endpoint) -> bool,
     ) -> Result<Arc<Endpoint>, DiscoveryError> {
         let catalog = self.inner.catalog.load();
-        route.pick(
-            &catalog,
-            self.inner.env.as_deref(),
-            self.inner.config.max_imbalance,
-            avoid,
-        )
+        route.pick(&catalog, self.inner.config.max_imbalance, avoid)
     }
 
     /// Picks an instance for one call on `route` and counts the call in flight until the
     /// returned guard is dropped or [`report`](Self::report)ed. Instances `avoid` refuses (those
     /// that already failed this call) are passed over when any other is eligible.
+    ///
+    /// When fewer than `panic_threshold_percent` of the service's instances are eligible,
+    /// the pick is among all of them (Envoy's panic mode).
     pub fn pick(
         &self,
         route: &Route,
@@ -275,42 +301,81 @@ impl ServiceDiscovery {
             .load()
             .services
             .get(service)
-            .map_or_else(Vec::new, |entry| entry.endpoints.clone())
+            .map_or_else(Vec::new, |entry| entry.endpoints.iter().cloned().collect())
+    }
+
+    /// The registered endpoint with `id`.
+    fn endpoint(&self, id: &InstanceId) -> Option<Arc<Endpoint>> {
+        let catalog = self.inner.catalog.load();
+        catalog.services.get(&id.service)?.find(id).cloned()
     }
 
     /// Marks an instance healthy or not (what active health checks do).
     pub fn set_healthy(&self, id: &InstanceId, healthy: bool) -> Result<(), DiscoveryError> {
         let endpoint = self
-            .endpoints(&id.service)
-            .into_iter()
-            .find(|endpoint| &endpoint.instance.id == id)
+            .endpoint(id)
             .ok_or_else(|| DiscoveryError::UnknownInstance { id: id.clone() })?;
         if endpoint.healthy.swap(healthy, Ordering::AcqRel) != healthy {
             tracing::info!(target: "resilience::discovery", instance = %id, healthy, "health changed");
-            self.inner.refresh(&id.service);
         }
+        // Always: a concurrent change of the same flag is then published by one of the two.
+        self.inner.refresh(&endpoint);
         Ok(())
     }
 
     /// Checks every registered instance once with `check` and marks each healthy or not by
     /// its answer (the seed's one-shot check; see `health` for periodic checks).
+    ///
+    /// Up to 64 checks run at once, each bounded by `health_check_timeout`: a check that has
+    /// not answered by then failed (a check that hangs cannot stall the pass). Each result is
+    /// applied as it comes.
     pub async fn check_all_health<F, Fut>(&self, check: F) -> Result<(), DiscoveryError>
     where
         F: Fn(Instance) -> Fut,
         Fut: Future<Output = bool>,
     {
-        let services: Vec<String> = self.inner.catalog.load().services.keys().cloned().collect();
-        for service in services {
-            for endpoint in self.endpoints(&service) {
-                let healthy = check(endpoint.instance.clone()).await;
-                // An instance deregistered meanwhile is no error: it is simply gone.
-                match self.set_healthy(&endpoint.instance.id, healthy) {
-                    Ok(()) | Err(DiscoveryError::UnknownInstance { .. }) => {}
-                    Err(other) => return Err(other),
+        async fn bounded<Fut: Future<Output = bool>>(
+            endpoint: Arc<Endpoint>,
+            check: Fut,
+            timeout: Duration,
+        ) -> (Arc<Endpoint>, bool) {
+            let healthy = tokio::time::timeout(timeout, check).await.unwrap_or(false);
+            (endpoint, healthy)
+        }
+        let timeout = self.inner.config.health_check_timeout;
+        let catalog = self.inner.catalog.load_full();
+        let mut pending = catalog
+            .services
+            .values()
+            .flat_map(|service| service.endpoints.iter());
+        let mut running = Vec::new();
+        loop {
+            while running.len() < CHECK_ALL_CONCURRENCY {
+                let Some(endpoint) = pending.next() else {
+                    break;
+                };
+                let future = check(endpoint.instance.clone());
+                running.push(Box::pin(bounded(Arc::clone(endpoint), future, timeout)));
+            }
+            if running.is_empty() {
+                return Ok(());
+            }
+            let (endpoint, healthy) = std::future::poll_fn(|cx| {
+                for index in 0..running.len() {
+                    if let std::task::Poll::Ready(done) = running[index].as_mut().poll(cx) {
+                        drop(running.swap_remove(index));
+                        return std::task::Poll::Ready(done);
+                    }
                 }
+                std::task::Poll::Pending
+            })
+            .await;
+            // An instance deregistered meanwhile is no error: it is simply gone.
+            match self.set_healthy(&endpoint.instance.id, healthy) {
+                Ok(()) | Err(DiscoveryError::UnknownInstance { .. }) => {}
+                Err(other) => return Err(other),
             }
         }
-        Ok(())
     }
 
     /// The registry's instances now and every change after (see [`RegistryBackend::watch`]).
@@ -326,17 +391,24 @@ impl Inner {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn in_env(&self, endpoint: &Endpoint) -> bool {
+        match &self.env {
+            Some(env) => endpoint.attributes.env.as_ref() == Some(env),
+            None => true,
+        }
+    }
+
     fn apply(&self, change: &Change) {
         self.apply_all(std::slice::from_ref(change));
     }
 
-    /// Applies `changes` under one lock and publishes each service they touch once: a
-    /// snapshot of n instances costs O(n log n), not n publications of O(n) each.
+    /// Applies `changes` under one lock and publishes each service they touch once. Each
+    /// change costs O(log n) on its service's persistent lists, whatever the service's size.
     fn apply_all(&self, changes: &[Change]) {
         let mut writer = self.lock();
         let mut touched = std::collections::BTreeSet::new();
         for change in changes {
-            if let Some(service) = Self::apply_locked(&mut writer, change) {
+            if let Some(service) = self.apply_locked(&mut writer, change) {
                 touched.insert(service);
             }
         }
@@ -346,8 +418,8 @@ impl Inner {
     }
 
     /// Applies one change to the writer's state; the service to publish, if anything changed.
-    fn apply_locked(writer: &mut Writer, change: &Change) -> Option<String> {
-        Some(match change {
+    fn apply_locked(&self, writer: &mut Writer, change: &Change) -> Option<String> {
+        match change {
             Change::Put(instance) => {
                 let Ok(attributes) = instance.attributes() else {
                     // Another writer of a shared registry stored something malformed: keep
@@ -355,74 +427,200 @@ impl Inner {
                     tracing::warn!(target: "resilience::discovery", instance = %instance.id, "ignoring a malformed instance in the registry");
                     return None;
                 };
-                let state = writer
-                    .services
-                    .entry(instance.id.service.clone())
-                    .or_default();
-                match state
-                    .endpoints
-                    .binary_search_by(|e| e.instance.id.cmp(&instance.id))
-                {
+                let service = match writer.services.get_mut(&instance.id.service) {
+                    Some(service) => service,
+                    None => writer
+                        .services
+                        .entry(instance.id.service.clone())
+                        .or_default(),
+                };
+                match find(&service.endpoints, &instance.id) {
                     // The same instance put again (a watch resync, a repeated registration)
                     // keeps its live state: health, ejection, latency.
-                    Ok(index) if state.endpoints[index].instance == *instance => return None,
+                    Ok(index) if service.endpoints[index].instance == *instance => return None,
                     Ok(index) => {
+                        let replaced = service.endpoints.remove(index);
+                        self.unlist(service, &replaced);
                         let endpoint =
-                            Endpoint::new(instance.clone(), attributes, Arc::clone(&state.load));
-                        let replaced = std::mem::replace(&mut state.endpoints[index], endpoint);
-                        release_ejection(state, &replaced);
+                            Endpoint::new(instance.clone(), attributes, Arc::clone(&service.load));
+                        service.endpoints.insert(index, Arc::clone(&endpoint));
+                        self.list(service, endpoint);
                     }
                     Err(index) => {
                         let endpoint =
-                            Endpoint::new(instance.clone(), attributes, Arc::clone(&state.load));
-                        state.endpoints.insert(index, endpoint);
+                            Endpoint::new(instance.clone(), attributes, Arc::clone(&service.load));
+                        insert_at(&mut service.endpoints, index, Arc::clone(&endpoint));
+                        self.list(service, endpoint);
                     }
                 }
-                instance.id.service.clone()
+                Some(instance.id.service.clone())
             }
             Change::Delete(id) => {
-                if let Some(state) = writer.services.get_mut(&id.service)
-                    && let Ok(index) = state.endpoints.binary_search_by(|e| e.instance.id.cmp(id))
-                {
-                    let removed = state.endpoints.remove(index);
-                    release_ejection(state, &removed);
-                }
-                id.service.clone()
-            }
-        })
-    }
-
-    /// Rebuilds `service`'s entry (membership, health or ejection changed) and publishes a
-    /// new catalog revision.
-    fn refresh(&self, service: &str) {
-        let mut writer = self.lock();
-        self.publish(&mut writer, service);
-    }
-
-    fn publish(&self, writer: &mut Writer, service: &str) {
-        writer.revision += 1;
-        let current = self.catalog.load();
-        let mut services = current.services.clone();
-        match writer.services.get(service) {
-            Some(state) if !state.endpoints.is_empty() => {
-                services.insert(
-                    service.to_owned(),
-                    Arc::new(Service::new(
-                        state.endpoints.clone(),
-                        Arc::clone(&state.load),
-                        Arc::clone(&state.ejected),
-                    )),
-                );
-            }
-            _ => {
-                services.remove(service);
+                let service = writer.services.get_mut(&id.service)?;
+                let index = find(&service.endpoints, id).ok()?;
+                let removed = service.endpoints.remove(index);
+                self.unlist(service, &removed);
+                Some(id.service.clone())
             }
         }
-        self.catalog.store(Arc::new(Catalog {
-            origin: current.origin,
-            revision: writer.revision,
-            services,
-        }));
+    }
+
+    /// Adds a new endpoint (just inserted in `endpoints`) to the lists derived from it.
+    fn list(&self, service: &mut Service, endpoint: Arc<Endpoint>) {
+        if !self.in_env(&endpoint) {
+            return;
+        }
+        if endpoint.weight() != 1 {
+            service.weighted_in_env += 1;
+        }
+        if let Some(mean) = sampled_mean_latency(&service.eligible) {
+            endpoint.seed_latency(mean);
+        }
+        if let Err(index) = find(&service.in_env, &endpoint.instance.id) {
+            insert_at(&mut service.in_env, index, Arc::clone(&endpoint));
+        }
+        self.update(service, &endpoint);
+    }
+
+    /// Removes an endpoint (just removed from `endpoints`) from the lists derived from it,
+    /// and gives its place in the ejection limit back if it was ejected.
+    fn unlist(&self, service: &mut Service, endpoint: &Arc<Endpoint>) {
+        endpoint.end_ejection(Some(&service.ejected));
+        if !self.in_env(endpoint) {
+            return;
+        }
+        if let Ok(index) = find(&service.in_env, &endpoint.instance.id)
+            && Arc::ptr_eq(&service.in_env[index], endpoint)
+        {
+            service.in_env.remove(index);
+            if endpoint.weight() != 1 {
+                service.weighted_in_env -= 1;
+            }
+        }
+        if endpoint.listed_healthy.swap(false, Ordering::Relaxed) {
+            service.healthy -= 1;
+        }
+        if endpoint.listed_eligible.swap(false, Ordering::Relaxed) {
+            if let Ok(index) = find(&service.eligible, &endpoint.instance.id) {
+                service.eligible.remove(index);
+            }
+            if endpoint.weight() != 1 {
+                service.weighted_eligible -= 1;
+            }
+        }
+        self.update_panic(service);
+    }
+
+    /// Brings `service`'s counts and eligible list in line with `endpoint`'s health and
+    /// ejection now. True if anything changed.
+    fn update(&self, service: &mut Service, endpoint: &Arc<Endpoint>) -> bool {
+        let mut changed = false;
+        let healthy = endpoint.is_healthy();
+        if endpoint.listed_healthy.swap(healthy, Ordering::Relaxed) != healthy {
+            if healthy {
+                service.healthy += 1;
+            } else {
+                service.healthy -= 1;
+            }
+            changed = true;
+        }
+        let eligible = endpoint.is_eligible();
+        if endpoint.listed_eligible.swap(eligible, Ordering::Relaxed) != eligible {
+            let weighted = usize::from(endpoint.weight() != 1);
+            match (eligible, find(&service.eligible, &endpoint.instance.id)) {
+                (true, Err(index)) => {
+                    insert_at(&mut service.eligible, index, Arc::clone(endpoint));
+                    service.weighted_eligible += weighted;
+                }
+                (false, Ok(index)) => {
+                    service.eligible.remove(index);
+                    service.weighted_eligible -= weighted;
+                }
+                _ => {}
+            }
+            changed = true;
+        }
+        self.update_panic(service);
+        changed
+    }
+
+    fn update_panic(&self, service: &mut Service) {
+        let threshold = self.config.panic_threshold_percent as usize;
+        // With none eligible there is no panic: the call is refused (`NoInstance`, contract
+        // §2.6) rather than sent where every health signal says it fails.
+        service.panic = !service.eligible.is_empty()
+            && service.eligible.len().saturating_mul(100)
+                < threshold.saturating_mul(service.in_env.len());
+    }
+
+    /// `endpoint`'s health or ejection changed: its service's lists follow, and are published
+    /// if that changed anything.
+    fn refresh(&self, endpoint: &Arc<Endpoint>) {
+        let mut writer = self.lock();
+        let id = &endpoint.instance.id;
+        let Some(service) = writer.services.get_mut(&id.service) else {
+            return;
+        };
+        let current = find(&service.endpoints, id)
+            .ok()
+            .is_some_and(|index| Arc::ptr_eq(&service.endpoints[index], endpoint));
+        if !current || !self.in_env(endpoint) {
+            return; // Deregistered or replaced meanwhile, or never picked here.
+        }
+        if self.update(service, endpoint) {
+            self.publish(&mut writer, &id.service);
+        }
+    }
+
+    /// Publishes `service`'s current state under a new revision of its own; the other
+    /// services of the catalog are shared with the previous one.
+    fn publish(&self, writer: &mut Writer, service: &str) {
+        writer.revision += 1;
+        let revision = writer.revision;
+        let mut catalog = Catalog::clone(&self.catalog.load());
+        match writer.services.get_mut(service) {
+            Some(state) if !state.endpoints.is_empty() => {
+                state.revision = revision;
+                catalog
+                    .services
+                    .insert(service.to_owned(), Arc::new(state.clone()));
+            }
+            _ => {
+                catalog.services.remove(service);
+            }
+        }
+        self.catalog.store(Arc::new(catalog));
+    }
+}
+
+/// The mean latency estimate of up to 16 of `endpoints` (all of them when there are no more,
+/// else drawn at random): O(log n), an estimate of the service's mean to start a new endpoint
+/// at.
+fn sampled_mean_latency(endpoints: &Endpoints) -> Option<f64> {
+    const SAMPLE: usize = 16;
+    let n = endpoints.len();
+    if n == 0 {
+        return None;
+    }
+    let total: f64 = if n <= SAMPLE {
+        endpoints
+            .iter()
+            .map(|endpoint| endpoint.latency_nanos())
+            .sum()
+    } else {
+        (0..SAMPLE)
+            .map(|_| endpoints[fastrand::usize(..n)].latency_nanos())
+            .sum()
+    };
+    Some(total / n.min(SAMPLE) as f64)
+}
+
+/// Inserts at `index`: at the end (the common case of ids registered in order) by a push.
+fn insert_at(endpoints: &mut Endpoints, index: usize, endpoint: Arc<Endpoint>) {
+    if index == endpoints.len() {
+        endpoints.push_back(endpoint);
+    } else {
+        endpoints.insert(index, endpoint);
     }
 }
 
@@ -435,8 +633,8 @@ impl outlier::Services for Inner {
         self.catalog.load()
     }
 
-    fn refresh(&self, service: &str) {
-        Inner::refresh(self, service);
+    fn refresh(&self, endpoint: &Arc<Endpoint>) {
+        Inner::refresh(self, endpoint);
     }
 }
 
@@ -444,11 +642,11 @@ impl Listener for Inner {
     fn changed(&self, event: &WatchEvent) {
         self.apply(&event.change);
     }
-}
 
-/// A removed or replaced endpoint that was ejected gives its place in the ejection limit back.
-fn release_ejection(state: &ServiceState, endpoint: &Endpoint) {
-    endpoint.end_ejection(Some(&state.ejected));
+    fn changed_all(&self, events: &[WatchEvent]) {
+        let changes: Vec<Change> = events.iter().map(|event| event.change.clone()).collect();
+        self.apply_all(&changes);
+    }
 }
 
 /// A number unique to each discovery, so a route used with several never mixes their catalogs.

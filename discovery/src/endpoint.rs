@@ -43,6 +43,11 @@ pub struct Endpoint {
     /// When it was last readmitted, in nanoseconds since `origin` (0: never ejected).
     readmitted_at: AtomicU64,
     origin: Instant,
+    /// Whether the writer counted it healthy and listed it eligible in its service's last
+    /// state (written under the writer's lock only, so a change of `healthy` or `ejected` is
+    /// applied to the lists exactly once).
+    pub(crate) listed_healthy: std::sync::atomic::AtomicBool,
+    pub(crate) listed_eligible: std::sync::atomic::AtomicBool,
     pub(crate) instance: Instance,
     pub(crate) attributes: Attributes,
     /// `http://host:port`, built once (a call's `ServiceClient` borrows it).
@@ -71,6 +76,8 @@ impl Endpoint {
             ewma_nanos: AtomicU64::new((DEFAULT_RTT.as_nanos() as f64).to_bits()),
             ewma_stamp: AtomicU64::new(0),
             origin: Instant::now(),
+            listed_healthy: std::sync::atomic::AtomicBool::new(false),
+            listed_eligible: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -153,6 +160,20 @@ impl Endpoint {
                 };
                 Some(next.to_bits())
             });
+    }
+
+    /// Starts the latency estimate at `estimate` (a new endpoint joining a service whose
+    /// instances already have estimates: at their mean, so that P2C does not pass it over for
+    /// every established instance until those slow down).
+    pub(crate) fn seed_latency(&self, estimate: f64) {
+        if estimate.is_finite() && estimate > 0.0 {
+            self.ewma_nanos.store(estimate.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// The raw latency estimate in nanoseconds.
+    pub(crate) fn latency_nanos(&self) -> f64 {
+        self.ewma_now()
     }
 
     /// A call on it succeeded: the run of failures ends, and so does probation.

@@ -14,6 +14,17 @@ pub enum DiscoveryError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A configuration value is out of its range ([`DiscoveryConfig::validate`]); nothing was
+    /// built.
+    ///
+    /// [`DiscoveryConfig::validate`]: crate::DiscoveryConfig::validate
+    #[error("invalid discovery configuration: `{key}` {problem}")]
+    InvalidConfig {
+        /// The field, as spelled in `DiscoveryConfig` (`outlier.` for `OutlierConfig`'s).
+        key: &'static str,
+        /// The rule it breaks, e.g. "must be at least 1".
+        problem: String,
+    },
     /// The service already has `max_instances` instances; nothing changed.
     #[error("service `{service}` already has the maximum of {max} instances")]
     TooManyInstances {

@@ -17,6 +17,7 @@ pub fn global() -> &'static ServiceDiscovery {
 /// a second call (or a call after first use) fails with
 /// [`DiscoveryError::GlobalAlreadySet`] and changes nothing.
 pub fn set_global(discovery: ServiceDiscovery) -> Result<(), DiscoveryError> {
+    crate::client::install_crypto_provider();
     GLOBAL
         .set(discovery)
         .map_err(|_| DiscoveryError::GlobalAlreadySet)

@@ -15,7 +15,8 @@ use crate::id::InstanceId;
 pub struct Instance {
     /// Service and instance id.
     pub id: InstanceId,
-    /// Host name or IP address.
+    /// Host: an IP address (IPv6 with or without brackets) or a DNS name; never a port, a
+    /// scheme or a path (`"127.0.0.1:9000"` is refused at registration).
     pub host: String,
     /// TCP port.
     pub port: u16,
@@ -48,7 +49,7 @@ impl Instance {
         self
     }
 
-    /// `http://host:port`.
+    /// `http://host:port` (an IPv6 host in brackets).
     pub fn base_url(&self) -> String {
         if self.host.contains(':') && !self.host.starts_with('[') {
             format!("http://[{}]:{}", self.host, self.port)
@@ -69,8 +70,8 @@ impl Instance {
         if self.id.id.trim().is_empty() {
             return Err(invalid("the instance id is empty".into()));
         }
-        if self.host.trim().is_empty() {
-            return Err(invalid("the host is empty".into()));
+        if let Err(problem) = check_host(&self.host) {
+            return Err(invalid(format!("the host {:?} {problem}", self.host)));
         }
         if self.port == 0 {
             return Err(invalid("the port is 0".into()));
@@ -99,6 +100,49 @@ impl Instance {
             weight,
         })
     }
+}
+
+/// Why `host` is not an IP literal (IPv6 optionally in brackets) or a DNS name (RFC 1123
+/// labels of letters, digits, `-` and `_`, at most 63 bytes each and 253 in all, optionally
+/// ending in a dot, the last label not all digits, which a URL would read as an IPv4 address).
+fn check_host(host: &str) -> Result<(), &'static str> {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    if host.is_empty() {
+        return Err("is empty");
+    }
+    if let Some(inner) = host.strip_prefix('[') {
+        return match inner.strip_suffix(']').map(str::parse::<Ipv6Addr>) {
+            Some(Ok(_)) => Ok(()),
+            _ => Err("is not an IPv6 address in brackets"),
+        };
+    }
+    if host.parse::<Ipv6Addr>().is_ok() || host.parse::<Ipv4Addr>().is_ok() {
+        return Ok(());
+    }
+    if host.contains(':') {
+        return Err("is not an IP address or a DNS name (a port belongs in `port`)");
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.len() > 253 {
+        return Err("is longer than a DNS name may be (253 bytes)");
+    }
+    let mut last = "";
+    for label in name.split('.') {
+        let valid = (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !valid {
+            return Err("is not an IP address or a DNS name");
+        }
+        last = label;
+    }
+    if last.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("is not an IP address or a DNS name (a numeric last label)");
+    }
+    Ok(())
 }
 
 /// What the well-known metadata keys say.

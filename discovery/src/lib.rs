@@ -31,7 +31,7 @@ mod sync;
 
 pub use balancer::Balancer;
 pub use call::{DiscoverSite, FailedInstances, InstanceCall};
-pub use client::{ClientError, ServiceClient};
+pub use client::{ClientError, ServiceClient, install_crypto_provider};
 pub use config::{DiscoveryConfig, OutlierConfig};
 pub use discovery::ServiceDiscovery;
 pub use endpoint::{Endpoint, InFlight};
@@ -45,6 +45,12 @@ pub use instance::{Instance, MAX_WEIGHT};
 pub use outlier::CallOutcome;
 /// The HTTP client crate [`ServiceClient`] builds requests with (its `RequestBuilder`,
 /// `Method`, `Error`, …).
+///
+/// It is built with rustls and no crypto provider of its own: every [`ServiceDiscovery`] (the
+/// [`global`] one included) and every [`ServiceClient`] install rustls' `ring` provider as the
+/// process default unless the application installed one first, so `reqwest::Client::new()`
+/// works once a discovery exists. Before that, call [`install_crypto_provider`] (or install a
+/// provider of your choice) first.
 pub use reqwest;
 pub use route::Route;
 pub use store::{

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use arc_swap::ArcSwapOption;
 
 use crate::balancer::{Balancer, Table};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Endpoints};
 use crate::endpoint::Endpoint;
 use crate::error::DiscoveryError;
 use crate::sync::{AtomicU32, AtomicUsize};
@@ -28,10 +28,10 @@ pub struct Route {
 #[derive(Debug)]
 struct Cached {
     origin: u64,
+    /// The service's own revision (0: the service was absent).
     revision: u64,
     table: Option<Table>,
-    /// The service's load counter and eligible count, for the bounded-load rule (kept here so
-    /// a pick does not look the service up again).
+    /// The service's load counter and pickable count, for the bounded-load rule.
     service_load: Option<(Arc<AtomicU32>, usize)>,
 }
 
@@ -85,13 +85,13 @@ impl Route {
         self.balancer
     }
 
-    fn admits(&self, endpoint: &Endpoint, env: Option<&str>) -> bool {
+    /// Whether the route filters at all (a route without filters shares its service's list).
+    fn filters(&self) -> bool {
+        self.version.is_some() || !self.metadata.is_empty()
+    }
+
+    fn admits(&self, endpoint: &Endpoint) -> bool {
         let attributes = &endpoint.attributes;
-        if let Some(env) = env
-            && attributes.env.as_deref() != Some(env)
-        {
-            return false;
-        }
         if let Some(requirement) = &self.version {
             match &attributes.version {
                 Some(version) if requirement.matches(version) => {}
@@ -103,24 +103,34 @@ impl Route {
             .all(|(key, value)| endpoint.instance.metadata.get(key) == Some(value))
     }
 
-    /// The route's table at `catalog`'s revision, built when the revision moved.
-    fn rebuild(&self, catalog: &Catalog, env: Option<&str>) -> Arc<Cached> {
+    /// The route's table for `catalog`'s version of its service. Without filters the table
+    /// shares the service's persistent list (O(1)); with filters it is the filtered list
+    /// (O(n), once per revision of this service only: other services' changes leave it be).
+    fn rebuild(&self, catalog: &Catalog) -> Arc<Cached> {
         let service = catalog.services.get(&self.service);
         let table = service.and_then(|service| {
-            let endpoints: Arc<[Arc<Endpoint>]> = service
-                .eligible
-                .iter()
-                .filter(|endpoint| self.admits(endpoint, env))
-                .cloned()
-                .collect();
-            (!endpoints.is_empty()).then(|| Table::new(endpoints, self.balancer))
+            let (pickable, weighted) = service.pickable();
+            let (endpoints, weighted) = if self.filters() {
+                let endpoints: Endpoints = pickable
+                    .iter()
+                    .filter(|endpoint| self.admits(endpoint))
+                    .cloned()
+                    .collect();
+                let weighted = weighted && endpoints.iter().any(|e| e.weight() != 1);
+                (endpoints, weighted)
+            } else {
+                (pickable.clone(), weighted)
+            };
+            (!endpoints.is_empty()).then(|| Table::new(endpoints, self.balancer, weighted))
         });
         let cached = Arc::new(Cached {
             origin: catalog.origin,
-            revision: catalog.revision,
+            revision: service.map_or(0, |service| service.revision),
             table,
-            service_load: service
-                .map(|service| (Arc::clone(&service.load), service.eligible.len().max(1))),
+            service_load: service.map(|service| {
+                let (pickable, _) = service.pickable();
+                (Arc::clone(&service.load), pickable.len().max(1))
+            }),
         });
         self.cached.store(Some(Arc::clone(&cached)));
         cached
@@ -130,20 +140,21 @@ impl Route {
     pub(crate) fn pick(
         &self,
         catalog: &Catalog,
-        env: Option<&str>,
-        max_imbalance: f64,
+        max_imbalance: u32,
         avoid: impl Fn(&Endpoint) -> bool,
     ) -> Result<Arc<Endpoint>, DiscoveryError> {
         let guard = self.cached.load();
+        let revision = catalog
+            .services
+            .get(&self.service)
+            .map_or(0, |service| service.revision);
         let rebuilt;
         let cached = match &*guard {
-            Some(cached)
-                if cached.revision == catalog.revision && cached.origin == catalog.origin =>
-            {
+            Some(cached) if cached.revision == revision && cached.origin == catalog.origin => {
                 cached
             }
             _ => {
-                rebuilt = self.rebuild(catalog, env);
+                rebuilt = self.rebuild(catalog);
                 &rebuilt
             }
         };
@@ -154,15 +165,17 @@ impl Route {
         };
         let bound = match self.balancer {
             Balancer::P2cPeakEwma | Balancer::LeastConnections => {
-                // The service's mean: its whole load over all its eligible instances.
-                let (total, eligible) = cached
+                // `(100 + max_imbalance) %` of the service's mean (its whole load over its
+                // pickable instances), rounded up, plus one; in integers, saturating.
+                let (total, count) = cached
                     .service_load
                     .as_ref()
-                    .map_or((0, 1), |(load, eligible)| {
-                        (load.load(Ordering::Relaxed), *eligible)
+                    .map_or((0, 1), |(load, count)| {
+                        (u64::from(load.load(Ordering::Relaxed)), *count as u64)
                     });
-                let mean = f64::from(total) / eligible as f64;
-                Some(((1.0 + max_imbalance) * mean).ceil() as u32 + 1)
+                let scaled = total.saturating_mul(100 + u64::from(max_imbalance));
+                let bound = scaled.div_ceil(count.saturating_mul(100)).saturating_add(1);
+                Some(u32::try_from(bound).unwrap_or(u32::MAX))
             }
             _ => None,
         };

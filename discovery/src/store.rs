@@ -2,7 +2,8 @@
 //! and a watch that gives a snapshot and then the changes after it — etcd's semantics, so the
 //! etcd backend drops in behind the same trait. [`MemoryRegistry`] is the default, in-process.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -110,6 +111,13 @@ pub trait RegistryBackend: Send + Sync + 'static {
 pub trait Listener: Send + Sync {
     /// One change, after the one before it.
     fn changed(&self, event: &WatchEvent);
+    /// Several changes at once, in revision order (a batch of lease expirations): the listener
+    /// may apply them together.
+    fn changed_all(&self, events: &[WatchEvent]) {
+        for event in events {
+            self.changed(event);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -122,6 +130,8 @@ struct Entry {
 struct Lease {
     ttl: Duration,
     deadline: Instant,
+    /// The instances put under it, so that ending it costs O(k log n) for its k instances.
+    instances: BTreeSet<InstanceId>,
 }
 
 #[derive(Default)]
@@ -129,15 +139,32 @@ struct State {
     revision: Revision,
     next_lease: LeaseId,
     entries: BTreeMap<InstanceId, Entry>,
-    leases: BTreeMap<LeaseId, Lease>,
+    leases: HashMap<LeaseId, Lease>,
+    /// One entry per lease, ordered by deadline (earliest first). A keep-alive only moves the
+    /// lease's own deadline; its entry here, found early, is pushed again at the new deadline.
+    deadlines: BinaryHeap<Reverse<(Instant, LeaseId)>>,
     listeners: Vec<Weak<dyn Listener>>,
     reaper_started: bool,
+}
+
+/// The longest the reaper holds the registry's lock in one batch of expirations (then it
+/// lets writers and readers of the registry in, and goes on).
+const EXPIRY_BATCH: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// `now + ttl`, or about 30 years from now when that overflows (a lease of `Duration::MAX`
+/// never expires).
+fn lease_deadline(now: Instant, ttl: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
+    now.checked_add(ttl.min(FAR))
+        .unwrap_or_else(|| now + Duration::from_secs(86_400))
 }
 
 /// The in-memory registry: the default backend.
 ///
 /// Leases expire on tokio's clock (paused in tests): a reaper task, started with the first
 /// lease inside a runtime, deletes the instances of a lease not kept alive within its TTL.
+/// Leases wait in a heap by deadline: expiring k of them costs O(k log n), done in batches
+/// that hold the registry's lock for about a millisecond at most.
 pub struct MemoryRegistry {
     state: Mutex<State>,
     events: broadcast::Sender<WatchEvent>,
@@ -170,6 +197,14 @@ impl Default for MemoryRegistry {
             lease_changed: Arc::new(tokio::sync::Notify::new()),
         }
     }
+}
+
+/// What one batch of the reaper left.
+enum Expired {
+    /// More leases are due now: run another batch.
+    More,
+    /// The next deadline, if any lease remains.
+    Next(Option<Instant>),
 }
 
 impl MemoryRegistry {
@@ -209,34 +244,93 @@ impl MemoryRegistry {
         state.revision
     }
 
-    /// Deletes the instances of every lease past its deadline; returns the next deadline.
-    fn expire(&self, now: Instant) -> Option<Instant> {
-        let mut state = self.lock();
-        let expired: Vec<LeaseId> = state
-            .leases
-            .iter()
-            .filter(|(_, lease)| lease.deadline <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for lease in expired {
-            tracing::info!(target: "resilience::discovery", lease, "lease expired");
-            self.drop_lease(&mut state, lease);
+    /// Records several deletions at once: each its own revision, in order, and the listeners
+    /// told of them together.
+    fn commit_deletions(&self, state: &mut State, ids: Vec<InstanceId>) {
+        if ids.is_empty() {
+            return;
         }
-        state.leases.values().map(|lease| lease.deadline).min()
+        let events: Vec<WatchEvent> = ids
+            .into_iter()
+            .map(|id| {
+                state.revision += 1;
+                WatchEvent {
+                    revision: state.revision,
+                    change: Change::Delete(id),
+                }
+            })
+            .collect();
+        state.listeners.retain(|listener| match listener.upgrade() {
+            Some(listener) => {
+                listener.changed_all(&events);
+                true
+            }
+            None => false,
+        });
+        for event in events {
+            let _ = self.events.send(event);
+        }
     }
 
-    fn drop_lease(&self, state: &mut State, lease: LeaseId) {
-        state.leases.remove(&lease);
-        let ids: Vec<InstanceId> = state
-            .entries
-            .iter()
-            .filter(|(_, entry)| entry.lease == Some(lease))
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in ids {
-            state.entries.remove(&id);
-            self.commit(state, Change::Delete(id));
+    /// Deletes the instances of leases past their deadline, for about `EXPIRY_BATCH` at most.
+    fn expire(&self, now: Instant) -> Expired {
+        let started = std::time::Instant::now();
+        let mut state = self.lock();
+        let mut deleted = Vec::new();
+        let mut checked = 0;
+        let outcome = loop {
+            let Some(&Reverse((deadline, lease))) = state.deadlines.peek() else {
+                break Expired::Next(None);
+            };
+            if deadline > now {
+                break Expired::Next(Some(deadline));
+            }
+            // Every 64 instances, look at the clock (their deletion is applied below, in about
+            // as long again).
+            if deleted.len() >= checked + 64 {
+                checked = deleted.len();
+                if started.elapsed() >= EXPIRY_BATCH / 2 {
+                    break Expired::More;
+                }
+            }
+            state.deadlines.pop();
+            let Some(current) = state.leases.get(&lease).map(|lease| lease.deadline) else {
+                continue; // Revoked: its entry was left here.
+            };
+            if current > now {
+                // Kept alive since: wait for its new deadline.
+                state.deadlines.push(Reverse((current, lease)));
+                continue;
+            }
+            tracing::info!(target: "resilience::discovery", lease, "lease expired");
+            Self::take_lease(&mut state, lease, &mut deleted);
+        };
+        self.commit_deletions(&mut state, deleted);
+        outcome
+    }
+
+    /// Ends `lease`, removing its instances from the entries into `deleted` (to commit).
+    fn take_lease(state: &mut State, lease: LeaseId, deleted: &mut Vec<InstanceId>) {
+        let Some(ended) = state.leases.remove(&lease) else {
+            return;
+        };
+        for id in ended.instances {
+            if state
+                .entries
+                .get(&id)
+                .is_some_and(|entry| entry.lease == Some(lease))
+            {
+                state.entries.remove(&id);
+                deleted.push(id);
+            }
         }
+    }
+
+    /// Ends `lease`, deleting its instances.
+    fn drop_lease(&self, state: &mut State, lease: LeaseId) {
+        let mut deleted = Vec::new();
+        Self::take_lease(state, lease, &mut deleted);
+        self.commit_deletions(state, deleted);
     }
 
     fn start_reaper(self: &Arc<Self>, state: &mut State) {
@@ -259,16 +353,31 @@ impl MemoryRegistry {
                 // Not keeping the registry alive while waiting.
                 drop(this);
                 match next {
-                    Some(deadline) => {
+                    Expired::More => {
+                        // Lets the threads waiting for the lock in before the next batch (a
+                        // mutex is not fair: relocking at once could starve them).
+                        std::thread::yield_now();
+                        tokio::task::yield_now().await;
+                    }
+                    Expired::Next(Some(deadline)) => {
                         tokio::select! {
                             _ = tokio::time::sleep_until(deadline) => {}
                             _ = notified => {}
                         }
                     }
-                    None => notified.await,
+                    Expired::Next(None) => notified.await,
                 }
             }
         });
+    }
+
+    /// Detaches `id` from the lease it was put under, if any.
+    fn unlease(state: &mut State, id: &InstanceId, lease: Option<LeaseId>) {
+        if let Some(lease) = lease
+            && let Some(lease) = state.leases.get_mut(&lease)
+        {
+            lease.instances.remove(id);
+        }
     }
 }
 
@@ -277,13 +386,16 @@ impl RegistryBackend for Arc<MemoryRegistry> {
         let mut state = self.lock();
         state.next_lease += 1;
         let id = state.next_lease;
+        let deadline = lease_deadline(Instant::now(), ttl);
         state.leases.insert(
             id,
             Lease {
                 ttl,
-                deadline: Instant::now() + ttl,
+                deadline,
+                instances: BTreeSet::new(),
             },
         );
+        state.deadlines.push(Reverse((deadline, id)));
         self.start_reaper(&mut state);
         drop(state);
         self.lease_changed.notify_one();
@@ -296,7 +408,7 @@ impl RegistryBackend for Arc<MemoryRegistry> {
             .leases
             .get_mut(&lease)
             .ok_or(DiscoveryError::UnknownLease { lease })?;
-        entry.deadline = Instant::now() + entry.ttl;
+        entry.deadline = lease_deadline(Instant::now(), entry.ttl);
         Ok(())
     }
 
@@ -311,26 +423,35 @@ impl RegistryBackend for Arc<MemoryRegistry> {
 
     fn put(&self, instance: Instance, lease: Option<LeaseId>) -> Result<Revision, DiscoveryError> {
         let mut state = self.lock();
-        if let Some(lease) = lease
-            && !state.leases.contains_key(&lease)
-        {
-            return Err(DiscoveryError::UnknownLease { lease });
+        if let Some(lease) = lease {
+            match state.leases.get_mut(&lease) {
+                Some(entry) => {
+                    entry.instances.insert(instance.id.clone());
+                }
+                None => return Err(DiscoveryError::UnknownLease { lease }),
+            }
         }
-        state.entries.insert(
+        let previous = state.entries.insert(
             instance.id.clone(),
             Entry {
                 instance: instance.clone(),
                 lease,
             },
         );
+        if let Some(previous) = previous
+            && previous.lease != lease
+        {
+            MemoryRegistry::unlease(&mut state, &instance.id, previous.lease);
+        }
         Ok(self.commit(&mut state, Change::Put(instance)))
     }
 
     fn delete(&self, id: &InstanceId) -> Result<Revision, DiscoveryError> {
         let mut state = self.lock();
-        if state.entries.remove(id).is_none() {
+        let Some(removed) = state.entries.remove(id) else {
             return Err(DiscoveryError::UnknownInstance { id: id.clone() });
-        }
+        };
+        MemoryRegistry::unlease(&mut state, id, removed.lease);
         Ok(self.commit(&mut state, Change::Delete(id.clone())))
     }
 

@@ -853,7 +853,8 @@ fn concurrent_picks_from_many_threads_stay_within_the_eligible_set() {
 #[tokio::test(start_paused = true)]
 async fn bounded_load_passes_over_an_instance_far_above_the_mean_in_flight() {
     let mut picked = Vec::new();
-    for max_imbalance in [0.5, 100.0] {
+    // Percentages (contract §5): 50 % and 10,000 %.
+    for max_imbalance in [50, 10_000] {
         let discovery = discovery_with_config(
             DiscoveryConfig {
                 max_imbalance,
@@ -871,7 +872,7 @@ async fn bounded_load_passes_over_an_instance_far_above_the_mean_in_flight() {
         )
         .await;
         // 10 calls held on the fast instance: its cost (under 10 ms × 11) is still below the
-        // slow one's (200 ms × 1), but 10 in flight is above (1 + 0.5) × the mean of 5, plus one.
+        // slow one's (200 ms × 1), but 10 in flight is above 150 % of the mean of 5, plus one.
         let held: Vec<InFlight> = (0..10)
             .map(|_| pick_on(&discovery, &route, "fast"))
             .collect();

@@ -126,7 +126,13 @@ impl Registry {
     }
 
     fn call(&mut self, id: usize, outcome: CallOutcome) {
-        let total = self.entries.len() as u64;
+        // The limit is a share of the healthy instances (of this environment, ejected or
+        // not), and never all of them: one healthy instance always stays in.
+        let healthy = self
+            .entries
+            .values()
+            .filter(|entry| entry.healthy && entry.env == Env::Prod)
+            .count() as u64;
         let ejected = self
             .entries
             .values()
@@ -144,7 +150,7 @@ impl Registry {
         }
         entry.failures += 1;
         let wants = entry.failures >= CONSECUTIVE_FAILURES || entry.probation;
-        let limit = total * u64::from(MAX_EJECTED_PERCENT) / 100;
+        let limit = (healthy * u64::from(MAX_EJECTED_PERCENT) / 100).min(healthy.saturating_sub(1));
         if wants && entry.ejected_until.is_none() && ejected < limit {
             let decayed = (now - entry.readmitted_at) / DECAY_MS;
             entry.times_ejected = entry.times_ejected.saturating_sub(decayed) + 1;
