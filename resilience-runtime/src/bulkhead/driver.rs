@@ -218,12 +218,7 @@ mod loom {
     use ::loom::thread;
 
     use super::QueuePlace;
-    use std::sync::Arc;
-
-    use arc_swap::ArcSwap;
-
-    use crate::striped::StripedCounter;
-    use crate::sync::{AtomicU64, AtomicUsize, Mutex, Ordering};
+    use crate::sync::{AtomicUsize, Ordering};
 
     /// `callers` threads each try to join a queue of `max` places, hold the place while checking
     /// the bound, and leave; returns how many joined.
