@@ -562,6 +562,7 @@ impl Inner {
         writer.revision += 1;
         let revision = writer.revision;
         let mut catalog = Catalog::clone(&self.catalog.load());
+        catalog.generation = revision;
         match writer.services.get_mut(service) {
             Some(state) if !state.endpoints.is_empty() => {
                 state.revision = revision;
@@ -587,7 +588,10 @@ fn sampled_mean_latency(endpoints: &Endpoints) -> Option<f64> {
         return None;
     }
     let total: f64 = if n <= SAMPLE {
-        endpoints.iter().map(|endpoint| endpoint.latency_nanos()).sum()
+        endpoints
+            .iter()
+            .map(|endpoint| endpoint.latency_nanos())
+            .sum()
     } else {
         (0..SAMPLE)
             .map(|_| endpoints[fastrand::usize(..n)].latency_nanos())
