@@ -289,7 +289,7 @@ impl ServiceDiscovery {
     }
 
     /// The registered endpoint with `id`.
-    fn endpoint(&self, id: &InstanceId) -> Option<Arc<Endpoint>> {
+    pub(crate) fn endpoint(&self, id: &InstanceId) -> Option<Arc<Endpoint>> {
         let catalog = self.inner.catalog.load();
         catalog.services.get(&id.service)?.find(id).cloned()
     }
