@@ -527,3 +527,15 @@ async fn the_seed_discovery_example_runs() -> Result<(), Box<dyn std::error::Err
     assert!(matches!(error, DiscoveryError::NoInstance { .. }));
     Ok(())
 }
+
+/// Issue 10: reqwest through the re-export works out of the box once discovery is in use (it
+/// is built without a crypto provider of its own; before, `Client::new()` panicked with "No
+/// rustls crypto provider is configured").
+#[test]
+fn reqwest_clients_build_through_the_re_export() {
+    let _ = global();
+    let built = std::panic::catch_unwind(reqwest::Client::new);
+    assert!(built.is_ok(), "reqwest::Client::new() panicked");
+    resilience::discovery::install_crypto_provider();
+    assert!(reqwest::Client::builder().build().is_ok());
+}

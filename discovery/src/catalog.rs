@@ -20,6 +20,8 @@ pub(crate) type Endpoints = imbl::Vector<Arc<Endpoint>>;
 pub(crate) struct Catalog {
     /// Which discovery this catalog belongs to (a route may serve several).
     pub(crate) origin: u64,
+    /// Unique to this catalog within its discovery, increasing with each publication.
+    pub(crate) generation: u64,
     pub(crate) services: imbl::HashMap<String, Arc<Service>>,
 }
 

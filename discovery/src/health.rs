@@ -7,7 +7,8 @@
 //! touches the registry (registrations and leases are the owners' business) nor the outlier
 //! detector's ejections.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::future::Future;
 use std::ops::RangeInclusive;
@@ -296,6 +297,7 @@ impl ServiceDiscovery {
             running: JoinSet::new(),
             checking: HashMap::new(),
             generation: 0,
+            schedule: BinaryHeap::new(),
         };
         checker.task = Some(tokio::spawn(driver.run()));
         checker
@@ -543,20 +545,36 @@ struct Driver {
     /// Which instance each child task checks, to attribute a panic.
     checking: HashMap<tokio::task::Id, (InstanceId, u64)>,
     generation: u64,
+    /// When each target's next check is due, earliest first: an entry is current while its
+    /// target has that generation and that due time and no check under way; others are
+    /// dropped as they surface. Finding the next check is O(log n), not a scan.
+    schedule: BinaryHeap<Reverse<(Instant, u64, InstanceId)>>,
 }
 
 impl Driver {
+    fn is_scheduled(&self, (due, generation, id): &(Instant, u64, InstanceId)) -> bool {
+        self.targets.get(id).is_some_and(|target| {
+            target.generation == *generation && target.check.is_none() && target.due == *due
+        })
+    }
+
+    /// The next due check, dropping the entries that are no longer current.
+    fn next_due(&mut self) -> Option<Instant> {
+        while let Some(Reverse(entry)) = self.schedule.peek() {
+            if self.is_scheduled(entry) {
+                return Some(entry.0);
+            }
+            self.schedule.pop();
+        }
+        None
+    }
+
     async fn run(mut self) {
         let (_, mut changes) = self.discovery.watch();
         let mut watching = true;
         self.sync(Instant::now());
         loop {
-            let mut next_due = self
-                .targets
-                .values()
-                .filter(|target| target.check.is_none())
-                .map(|target| target.due)
-                .min();
+            let mut next_due = self.next_due();
             if !watching {
                 // Without a watch, new instances are found by reading membership at least
                 // once an interval.
@@ -582,12 +600,12 @@ impl Driver {
                 }
                 change = changes.recv(), if watching => match change {
                     Ok(event) => {
-                        let service = match &event.change {
-                            Change::Put(instance) => &instance.id.service,
-                            Change::Delete(id) => &id.service,
+                        let id = match &event.change {
+                            Change::Put(instance) => &instance.id,
+                            Change::Delete(id) => id,
                         };
-                        if *service == self.service {
-                            self.sync(Instant::now());
+                        if id.service == self.service {
+                            self.sync_one(id, Instant::now());
                         }
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => self.sync(Instant::now()),
@@ -596,7 +614,9 @@ impl Driver {
                 },
                 () = tokio::time::sleep_until(next_due.unwrap_or_else(Instant::now)), if next_due.is_some() => {
                     let now = Instant::now();
-                    self.sync(now);
+                    if !watching {
+                        self.sync(now);
+                    }
                     self.start_due(now);
                 }
             }
@@ -623,13 +643,48 @@ impl Driver {
         });
         for (id, endpoint) in current {
             self.generation += 1;
+            let due = after(now, self.settings.jitter());
+            self.schedule
+                .push(Reverse((due, self.generation, id.clone())));
             self.targets.insert(
                 id.clone(),
                 Target {
                     endpoint: Arc::clone(endpoint),
                     generation: self.generation,
                     tally: Tally::default(),
-                    due: after(now, self.settings.jitter()),
+                    due,
+                    check: None,
+                },
+            );
+        }
+    }
+
+    /// Brings one target in line with the registration of `id` now (O(log n): a change of
+    /// one instance of a large service does not rescan the service).
+    fn sync_one(&mut self, id: &InstanceId, now: Instant) {
+        let endpoint = self.discovery.endpoint(id);
+        if let (Some(target), Some(endpoint)) = (self.targets.get(id), &endpoint)
+            && Arc::ptr_eq(&target.endpoint, endpoint)
+        {
+            return; // The same registration: its checks go on.
+        }
+        if let Some(mut gone) = self.targets.remove(id)
+            && let Some(check) = gone.check.take()
+        {
+            check.abort();
+        }
+        if let Some(endpoint) = endpoint {
+            self.generation += 1;
+            let due = after(now, self.settings.jitter());
+            self.schedule
+                .push(Reverse((due, self.generation, id.clone())));
+            self.targets.insert(
+                id.clone(),
+                Target {
+                    endpoint,
+                    generation: self.generation,
+                    tally: Tally::default(),
+                    due,
                     check: None,
                 },
             );
@@ -637,14 +692,23 @@ impl Driver {
     }
 
     fn start_due(&mut self, now: Instant) {
-        for (id, target) in &mut self.targets {
-            if target.check.is_some() || target.due > now {
+        while let Some(Reverse(entry)) = self.schedule.peek() {
+            if entry.0 > now {
+                break;
+            }
+            let Some(Reverse(entry)) = self.schedule.pop() else {
+                break;
+            };
+            if !self.is_scheduled(&entry) {
                 continue;
             }
+            let (_, generation, id) = entry;
+            let Some(target) = self.targets.get_mut(&id) else {
+                continue;
+            };
             let prober = Arc::clone(&self.prober);
             let instance = target.endpoint.instance().clone();
             let timeout = self.settings.timeout;
-            let (id, generation) = (id.clone(), target.generation);
             let finished_id = id.clone();
             let handle = self.running.spawn(async move {
                 let result = prober.check(instance, timeout).await;
@@ -674,6 +738,11 @@ impl Driver {
                 .interval
                 .saturating_add(self.settings.jitter()),
         );
+        self.schedule.push(Reverse((
+            target.due,
+            target.generation,
+            finished.id.clone(),
+        )));
         let passed = finished.result.is_ok();
         let was_healthy = target.endpoint.is_healthy();
         let change = target.tally.record(passed, was_healthy, &self.settings);

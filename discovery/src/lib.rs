@@ -9,6 +9,12 @@
 //! Reads ([`ServiceDiscovery::discover`], picks) serve an immutable snapshot swapped with
 //! `arc-swap` on each change: they never lock and never do I/O. Writes go through a
 //! [`RegistryBackend`]; [`MemoryRegistry`] is the default.
+//!
+//! Built for 10^5 instances: a service's endpoint lists are persistent (structurally shared),
+//! so a registration, a deregistration, a health flap or an ejection costs O(log n) and touches
+//! only its own service; each service has its own revision, so routes of other services keep
+//! their tables; leases wait in a heap by deadline and expire in batches of about a
+//! millisecond. `benches/scale.rs` measures it.
 
 mod balancer;
 mod call;

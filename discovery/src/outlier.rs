@@ -1,8 +1,9 @@
 //! Passive health: outlier detection on the outcomes of `#[discover]` calls (Envoy's
 //! consecutive-errors detector). Ejection lasts `base_ejection × times ejected` (capped, with
-//! jitter; the count drops by one per `decay_interval` spent readmitted); never more than
-//! `max_ejected_percent` of a service's instances are out; a readmitted instance is on
-//! probation, and one failure ejects it again.
+//! jitter; the count drops by one per `decay_interval` spent readmitted), from a deadline fixed
+//! at the ejection; never more than `max_ejected_percent` of a service's *healthy* instances
+//! are out, and never the last healthy one (an ejection never causes an outage); a readmitted
+//! instance is on probation, and one failure ejects it again.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -1,7 +1,9 @@
 //! Routes: which instances of a service a call may use (metadata filters, a semver requirement,
-//! the process's environment) and how it picks among them. A route caches its filtered,
-//! balancer-ready table per catalog revision, so a pick is a lock-free load plus the balancer's
-//! O(1) draw; the O(n) filtering happens once per change of the service, not per call.
+//! the process's environment) and how it picks among them. A route caches its balancer-ready
+//! table per revision of its own service, so a pick is a lock-free load plus the balancer's
+//! draw, and a change to another service never invalidates it. Without filters the table is the
+//! service's persistent list itself (O(1) per change); with filters (or weights other than 1)
+//! it is rebuilt in O(n) on the first pick after a change of its service.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -12,7 +14,7 @@ use crate::balancer::{Balancer, Table};
 use crate::catalog::{Catalog, Endpoints};
 use crate::endpoint::Endpoint;
 use crate::error::DiscoveryError;
-use crate::sync::{AtomicU32, AtomicUsize};
+use crate::sync::{AtomicU32, AtomicU64, AtomicUsize};
 
 /// Which instances of a service a call may use, and how it picks one.
 #[derive(Debug)]
@@ -30,6 +32,9 @@ struct Cached {
     origin: u64,
     /// The service's own revision (0: the service was absent).
     revision: u64,
+    /// The last catalog (by generation) seen to hold that revision of the service: a pick on
+    /// the same catalog skips looking the service up.
+    seen: AtomicU64,
     table: Option<Table>,
     /// The service's load counter and pickable count, for the bounded-load rule.
     service_load: Option<(Arc<AtomicU32>, usize)>,
@@ -126,6 +131,7 @@ impl Route {
         let cached = Arc::new(Cached {
             origin: catalog.origin,
             revision: service.map_or(0, |service| service.revision),
+            seen: AtomicU64::new(catalog.generation),
             table,
             service_load: service.map(|service| {
                 let (pickable, _) = service.pickable();
@@ -144,15 +150,27 @@ impl Route {
         avoid: impl Fn(&Endpoint) -> bool,
     ) -> Result<Arc<Endpoint>, DiscoveryError> {
         let guard = self.cached.load();
-        let revision = catalog
-            .services
-            .get(&self.service)
-            .map_or(0, |service| service.revision);
+        let current = |cached: &Cached| {
+            if cached.origin != catalog.origin {
+                return false;
+            }
+            if cached.seen.load(Ordering::Relaxed) == catalog.generation {
+                return true; // Nothing changed anywhere since.
+            }
+            let revision = catalog
+                .services
+                .get(&self.service)
+                .map_or(0, |service| service.revision);
+            // Another service changed: this one's table still holds.
+            let holds = revision == cached.revision;
+            if holds {
+                cached.seen.fetch_max(catalog.generation, Ordering::Relaxed);
+            }
+            holds
+        };
         let rebuilt;
         let cached = match &*guard {
-            Some(cached) if cached.revision == revision && cached.origin == catalog.origin => {
-                cached
-            }
+            Some(cached) if current(cached) => cached,
             _ => {
                 rebuilt = self.rebuild(catalog);
                 &rebuilt

@@ -274,24 +274,24 @@ impl MemoryRegistry {
 
     /// Deletes the instances of leases past their deadline, for about `EXPIRY_BATCH` at most.
     fn expire(&self, now: Instant) -> Expired {
+        /// Deletions committed (and applied by the listeners) together.
+        const CHUNK: usize = 64;
         let started = std::time::Instant::now();
         let mut state = self.lock();
-        let mut deleted = Vec::new();
-        let mut checked = 0;
+        let mut deleted = Vec::with_capacity(CHUNK);
         let outcome = loop {
+            if deleted.len() >= CHUNK {
+                self.commit_deletions(&mut state, std::mem::take(&mut deleted));
+                // Stopping short of the budget: the next chunk may take as long again.
+                if started.elapsed() >= EXPIRY_BATCH * 3 / 4 {
+                    break Expired::More;
+                }
+            }
             let Some(&Reverse((deadline, lease))) = state.deadlines.peek() else {
                 break Expired::Next(None);
             };
             if deadline > now {
                 break Expired::Next(Some(deadline));
-            }
-            // Every 64 instances, look at the clock (their deletion is applied below, in about
-            // as long again).
-            if deleted.len() >= checked + 64 {
-                checked = deleted.len();
-                if started.elapsed() >= EXPIRY_BATCH / 2 {
-                    break Expired::More;
-                }
             }
             state.deadlines.pop();
             let Some(current) = state.leases.get(&lease).map(|lease| lease.deadline) else {
