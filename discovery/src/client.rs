@@ -110,7 +110,7 @@ impl ServiceClient {
 /// Makes rustls' `ring` provider the process-wide default, unless one is installed already
 /// (the application's own choice stays). Idempotent and cheap after the first call.
 ///
-/// reqwest (re-exported as [`reqwest`](crate::reqwest)) is built here without a crypto
+/// reqwest (re-exported as `resilience::discovery::reqwest`) is built here without a crypto
 /// provider of its own, so `reqwest::Client::new()` panics ("No rustls crypto provider is
 /// configured") in a process where none is installed. Every [`ServiceDiscovery`] calls this
 /// when it is built (the [`global`](crate::global) one too), and so does every
