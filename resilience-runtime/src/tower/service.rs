@@ -259,19 +259,23 @@ where
                         attempt(service, request, &classify).await
                     },
                 ),
-                None => crate::__pipeline!(
-                    retry = BudgetedRetries::new(&policies, &classify),
-                    retry_if = &every_failure::<S::Response>,
-                    breaker = some,
-                    timeout = some,
-                    bulkhead = some,
-                    layers = &policies.layers(),
-                    failure_if = &every_failure::<S::Response>,
-                    attempt = {
-                        let (service, request) = attempts.next();
-                        attempt(service, request, &classify).await
-                    },
-                ),
+                None => {
+                    // Built once: the composition evaluates `layers` at each use.
+                    let layers = policies.layers();
+                    crate::__pipeline!(
+                        retry = BudgetedRetries::new(&policies, &classify),
+                        retry_if = &every_failure::<S::Response>,
+                        breaker = some,
+                        timeout = some,
+                        bulkhead = some,
+                        layers = &layers,
+                        failure_if = &every_failure::<S::Response>,
+                        attempt = {
+                            let (service, request) = attempts.next();
+                            attempt(service, request, &classify).await
+                        },
+                    )
+                }
             };
             finish(outcome)
         })
