@@ -54,18 +54,20 @@ impl BreakerSite {
     }
 
     /// The breaker, registering it on the first call.
-    #[inline]
     ///
-    /// `None` when an override disabled it (`enabled = false`): calls pass through.
-    pub fn get(&self) -> Result<Option<&CircuitBreaker>, ConfigError> {
+    /// When an override disabled it (`enabled = false`), the process-wide pass-through breaker
+    /// instead: always Closed, it admits every call and records no failure. The layer keeps its
+    /// type either way, so the switch costs the call path one load of a flag it reads anyway.
+    #[inline]
+    pub fn get(&self) -> Result<&CircuitBreaker, ConfigError> {
         if self.disabled.load(Ordering::Acquire) {
-            return Ok(None);
+            return Ok(CircuitBreaker::passthrough());
         }
         match self
             .resolved
             .get_or_init(|| registry().circuit_breaker_or_register(self.name, &self.config))
         {
-            Ok(breaker) => Ok(Some(breaker)),
+            Ok(breaker) => Ok(breaker),
             Err(error) => Err(error.clone()),
         }
     }
@@ -112,18 +114,22 @@ impl BulkheadSite {
     }
 
     /// The bulkhead, registering it on the first call.
-    #[inline]
     ///
-    /// `None` when an override disabled it (`enabled = false`): calls pass through.
-    pub fn get(&self) -> Result<Option<&Bulkhead>, ConfigError> {
+    /// When an override disabled it (`enabled = false`), the process-wide pass-through bulkhead
+    /// instead, whose limit no program reaches ([`MAX_CONCURRENT_CALLS`]): every call runs at
+    /// once. As for [`BreakerSite::get`], the layer keeps its type either way.
+    ///
+    /// [`MAX_CONCURRENT_CALLS`]: resilience_config::bulkhead::MAX_CONCURRENT_CALLS
+    #[inline]
+    pub fn get(&self) -> Result<&Bulkhead, ConfigError> {
         if self.disabled.load(Ordering::Acquire) {
-            return Ok(None);
+            return Ok(Bulkhead::passthrough());
         }
         match self
             .resolved
             .get_or_init(|| registry().bulkhead_or_register(self.name, &self.config))
         {
-            Ok(bulkhead) => Ok(Some(bulkhead)),
+            Ok(bulkhead) => Ok(bulkhead),
             Err(error) => Err(error.clone()),
         }
     }
@@ -247,15 +253,25 @@ impl TimeoutSite {
         &self.config
     }
 
-    /// How long each attempt of the next call may take: `None` when an override disabled it.
+    /// How long each attempt of the next call may take.
+    ///
+    /// `Duration::MAX` when an override disabled it (`enabled = false`): tokio bounds that by
+    /// its farthest deadline (years away), so the attempt runs unbounded while the layer keeps
+    /// its type.
     #[inline]
-    pub fn duration(&self) -> Option<Duration> {
+    pub fn duration(&self) -> Duration {
         if !self.overridden.load(Ordering::Acquire) {
-            return Some(self.config.timeout);
+            return self.config.timeout;
         }
+        self.overridden_duration()
+    }
+
+    #[cold]
+    fn overridden_duration(&self) -> Duration {
         match &*self.current.load() {
-            Some(effective) => effective.enabled.then_some(effective.config.timeout),
-            None => Some(self.config.timeout),
+            Some(effective) if effective.enabled => effective.config.timeout,
+            Some(_) => Duration::MAX,
+            None => self.config.timeout,
         }
     }
 

@@ -66,6 +66,23 @@ impl Bulkhead {
         })
     }
 
+    /// The one bulkhead that every disabled call site (`enabled = false`, contract §7) uses in
+    /// place of its own: its limit is the largest the slot counter holds, so every call runs at
+    /// once, and generated code keeps its concrete layer.
+    pub(crate) fn passthrough() -> &'static Bulkhead {
+        static PASSTHROUGH: std::sync::LazyLock<Bulkhead> = std::sync::LazyLock::new(|| {
+            Bulkhead::new(
+                "resilience::disabled",
+                BulkheadConfig {
+                    max_concurrent_calls: resilience_config::bulkhead::MAX_CONCURRENT_CALLS,
+                    ..BulkheadConfig::default()
+                },
+            )
+            .expect("the largest limit is valid")
+        });
+        &PASSTHROUGH
+    }
+
     /// The configuration in force (the creation's, or an override's).
     pub fn current_config(&self) -> BulkheadConfig {
         (**self.current.load()).clone()

@@ -55,6 +55,9 @@ pub struct CircuitBreaker {
     window: Option<RateWindow>,
     origin: Instant,
     counters: Counters,
+    /// The breaker of call sites whose breaker an override disabled: it records no failure, so
+    /// it never leaves Closed (see [`CircuitBreaker::passthrough`]).
+    passthrough: bool,
 }
 
 /// The [`Limits`] in force, changed in place by an override (contract §7). Read with relaxed
@@ -179,7 +182,22 @@ impl CircuitBreaker {
             window,
             origin: Instant::now(),
             counters: Counters::default(),
+            passthrough: false,
         })
+    }
+
+    /// The one breaker that every disabled call site (`enabled = false`, contract §7) uses in
+    /// place of its own: always Closed, it admits every call and ignores failures, so generated
+    /// code keeps its concrete layer and a disabled breaker costs what an enabled one does.
+    pub(crate) fn passthrough() -> &'static CircuitBreaker {
+        static PASSTHROUGH: std::sync::LazyLock<CircuitBreaker> = std::sync::LazyLock::new(|| {
+            let mut breaker =
+                CircuitBreaker::new("resilience::disabled", CircuitBreakerConfig::default())
+                    .expect("the default configuration is valid");
+            breaker.passthrough = true;
+            breaker
+        });
+        &PASSTHROUGH
     }
 
     /// The registry name.
@@ -437,6 +455,9 @@ impl CircuitBreaker {
     /// [`record`](Self::record) of a failure, or of any outcome in rate mode.
     #[inline(never)]
     fn record_counted(&self, ticket: u64, failed: bool) {
+        if self.passthrough {
+            return;
+        }
         if failed {
             self.counters.failed.fetch_add(1, Ordering::Relaxed);
         } else {
