@@ -58,6 +58,8 @@ pub struct CircuitBreaker {
     /// The breaker of call sites whose breaker an override disabled: it records no failure, so
     /// it never leaves Closed (see [`CircuitBreaker::passthrough`]).
     passthrough: bool,
+    /// The `metrics` handles (zero-sized without the feature).
+    metrics: crate::metrics::BreakerMetrics,
 }
 
 /// The [`Limits`] in force, changed in place by an override (contract §7). Read with relaxed
@@ -173,7 +175,6 @@ impl CircuitBreaker {
             }),
         });
         Ok(CircuitBreaker {
-            name,
             current: ArcSwap::from_pointee(config.clone()),
             config,
             limits,
@@ -183,6 +184,8 @@ impl CircuitBreaker {
             origin: Instant::now(),
             counters: Counters::default(),
             passthrough: false,
+            metrics: crate::metrics::BreakerMetrics::new(&name),
+            name,
         })
     }
 
@@ -313,6 +316,7 @@ impl CircuitBreaker {
             )),
             _ => {
                 self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                self.metrics.rejected();
                 None
             }
         }
@@ -420,6 +424,7 @@ impl CircuitBreaker {
         if to == CircuitState::Open {
             self.counters.opened.fetch_add(1, Ordering::Relaxed);
         }
+        self.metrics.transition(to);
         tracing::info!(
             target: "resilience",
             circuit_breaker = %self.name,
@@ -443,6 +448,7 @@ impl CircuitBreaker {
     fn record(&self, ticket: u64, failed: bool) {
         if !failed && self.window.is_none() {
             self.counters.successful.increment();
+            self.metrics.success();
             let state = self.load();
             if u64::from(state.epoch) == ticket && state.phase == (Phase::Closed { failures: 0 }) {
                 return; // `step` would leave the state as it is.
@@ -460,8 +466,10 @@ impl CircuitBreaker {
         }
         if failed {
             self.counters.failed.fetch_add(1, Ordering::Relaxed);
+            self.metrics.failure();
         } else {
             self.counters.successful.increment();
+            self.metrics.success();
         }
         self.record_slow(self.load(), ticket, failed);
     }
