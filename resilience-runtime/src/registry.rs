@@ -726,20 +726,14 @@ impl Registry {
                     if breaker.current_config() == effective {
                         continue;
                     }
-                    match breaker.reconfigure(effective) {
-                        Ok(true) => {}
-                        Ok(false) => tracing::warn!(
-                            target: "resilience",
-                            policy = kind.as_str(),
-                            name = name.as_str(),
-                            "an override changes the mode or the rate window of a circuit breaker already in use: that applies from the next start"
-                        ),
-                        Err(error) => tracing::warn!(
+                    if let Err(error) = breaker.reconfigure(effective) {
+                        // Validated above: not reached.
+                        tracing::warn!(
                             target: "resilience",
                             %error,
                             name = name.as_str(),
                             "a circuit breaker override was refused"
-                        ),
+                        );
                     }
                 }
                 _ => {}
