@@ -184,18 +184,32 @@ async fn health_serves_the_registry_snapshot_as_json() {
         BTreeSet::from(["running", "waiting", "accepted", "rejected"])
     );
 
-    // Retries and timeouts hold no shared state: name, kind, enabled and config only.
+    // Retries and timeouts have counters and no state.
     let retry = running.policy("retry").await;
     assert_eq!(
         keys(&retry),
-        BTreeSet::from(["name", "kind", "enabled", "config"])
+        BTreeSet::from(["name", "kind", "enabled", "config", "counters"])
     );
     assert_eq!(retry["config"]["max_retries"], 2);
     assert_eq!(retry["config"]["base_delay"], "20ms");
+    assert_eq!(
+        keys(&retry["counters"]),
+        BTreeSet::from(["without_retry", "with_retry", "retries"])
+    );
+    assert!(
+        retry["counters"]["without_retry"]["success"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
     let timeout = running.policy("timeout").await;
     assert_eq!(
         timeout["config"],
         serde_json::json!({ "duration": "500ms" })
+    );
+    assert_eq!(
+        keys(&timeout["counters"]),
+        BTreeSet::from(["calls", "timed_out"])
     );
 }
 
@@ -245,6 +259,23 @@ async fn metrics_serves_prometheus_text() {
             .any(|line| line.starts_with("example_quote_requests_total{outcome=\"ok\"} ")),
         "{text}"
     );
+    // With the `metrics` feature the runtime's series are there too, by contract §8's names
+    // and labels (its own test checks every one; these are the ones a call through the four
+    // policies records).
+    #[cfg(feature = "metrics")]
+    for series in [
+        "resilience_circuit_breaker_calls_total{name=\"quotes-upstream\",result=\"success\"} ",
+        "resilience_circuit_breaker_state{name=\"quotes-upstream\",state=\"closed\"} 1",
+        "resilience_retry_calls_total{name=\"quotes-upstream\",retried=\"false\",result=\"success\"} ",
+        "resilience_timeout_calls_total{name=\"quotes-upstream\",timed_out=\"false\"} ",
+        "resilience_bulkhead_calls_total{name=\"quotes-upstream\",result=\"accepted\"} ",
+        "resilience_bulkhead_running{name=\"quotes-upstream\"} 0",
+    ] {
+        assert!(
+            text.lines().any(|line| line.starts_with(series)),
+            "no `{series}` in\n{text}"
+        );
+    }
 }
 
 #[tokio::test]

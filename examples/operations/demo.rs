@@ -120,17 +120,19 @@ pub(crate) async fn run(mut running: Running<'_>) -> Result<(), DemoError> {
     println!("\n== 6. GET /metrics (the samples, without the # HELP and # TYPE lines)");
     let (status, metrics) = get(&client, &format!("{base}/metrics")).await?;
     println!("{status}");
-    let samples: Vec<&str> = metrics
+    let mut samples: Vec<&str> = metrics
         .lines()
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .collect();
+    samples.sort_unstable();
     for line in &samples {
         println!("  {line}");
     }
-    if !samples.iter().any(|line| line.starts_with("resilience_")) {
+    if !cfg!(feature = "metrics") {
         println!(
-            "  (no resilience_* samples: this build of the runtime records no metrics; only the \
-             example's own counter is there)"
+            "  (built without the `metrics` feature, so only the example's own counter: \
+             `cargo run --example operations --features metrics` adds the runtime's \
+             resilience_* series)"
         );
     }
 

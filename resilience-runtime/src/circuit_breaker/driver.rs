@@ -55,6 +55,11 @@ pub struct CircuitBreaker {
     window: Option<RateWindow>,
     origin: Instant,
     counters: Counters,
+    /// The breaker of call sites whose breaker an override disabled: it records no failure, so
+    /// it never leaves Closed (see [`CircuitBreaker::passthrough`]).
+    passthrough: bool,
+    /// The `metrics` handles (zero-sized without the feature).
+    metrics: crate::metrics::BreakerMetrics,
 }
 
 /// The [`Limits`] in force, changed in place by an override (contract §7). Read with relaxed
@@ -170,7 +175,6 @@ impl CircuitBreaker {
             }),
         });
         Ok(CircuitBreaker {
-            name,
             current: ArcSwap::from_pointee(config.clone()),
             config,
             limits,
@@ -179,7 +183,24 @@ impl CircuitBreaker {
             window,
             origin: Instant::now(),
             counters: Counters::default(),
+            passthrough: false,
+            metrics: crate::metrics::BreakerMetrics::new(&name),
+            name,
         })
+    }
+
+    /// The one breaker that every disabled call site (`enabled = false`, contract §7) uses in
+    /// place of its own: always Closed, it admits every call and ignores failures, so generated
+    /// code keeps its concrete layer and a disabled breaker costs what an enabled one does.
+    pub(crate) fn passthrough() -> &'static CircuitBreaker {
+        static PASSTHROUGH: std::sync::LazyLock<CircuitBreaker> = std::sync::LazyLock::new(|| {
+            let mut breaker =
+                CircuitBreaker::new("resilience::disabled", CircuitBreakerConfig::default())
+                    .expect("the default configuration is valid");
+            breaker.passthrough = true;
+            breaker
+        });
+        &PASSTHROUGH
     }
 
     /// The registry name.
@@ -295,6 +316,7 @@ impl CircuitBreaker {
             )),
             _ => {
                 self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                self.metrics.rejected();
                 None
             }
         }
@@ -402,6 +424,7 @@ impl CircuitBreaker {
         if to == CircuitState::Open {
             self.counters.opened.fetch_add(1, Ordering::Relaxed);
         }
+        self.metrics.transition(to);
         tracing::info!(
             target: "resilience",
             circuit_breaker = %self.name,
@@ -425,6 +448,7 @@ impl CircuitBreaker {
     fn record(&self, ticket: u64, failed: bool) {
         if !failed && self.window.is_none() {
             self.counters.successful.increment();
+            self.metrics.success();
             let state = self.load();
             if u64::from(state.epoch) == ticket && state.phase == (Phase::Closed { failures: 0 }) {
                 return; // `step` would leave the state as it is.
@@ -437,10 +461,15 @@ impl CircuitBreaker {
     /// [`record`](Self::record) of a failure, or of any outcome in rate mode.
     #[inline(never)]
     fn record_counted(&self, ticket: u64, failed: bool) {
+        if self.passthrough {
+            return;
+        }
         if failed {
             self.counters.failed.fetch_add(1, Ordering::Relaxed);
+            self.metrics.failure();
         } else {
             self.counters.successful.increment();
+            self.metrics.success();
         }
         self.record_slow(self.load(), ticket, failed);
     }
