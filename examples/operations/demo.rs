@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use reqwest::StatusCode;
 use resilience::events::Event;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
@@ -37,6 +38,7 @@ pub(crate) async fn run(mut running: Running<'_>) -> Result<(), DemoError> {
         &client,
         &base,
         "attribute max_failures = 5, max_concurrent_calls = 4; file",
+        (3, 2),
     )
     .await?;
     for _ in 0..3 {
@@ -52,7 +54,7 @@ pub(crate) async fn run(mut running: Running<'_>) -> Result<(), DemoError> {
     running.file.replace(RAISED)?;
     next_reload(&mut running.events, &source, Reload::Applied).await?;
     println!("reloaded {source}");
-    show_limits(&client, &base, "now").await?;
+    show_limits(&client, &base, "now", (6, 16)).await?;
 
     println!("\n== 3. a broken edit is refused; the last good configuration stays");
     running.file.replace(BROKEN)?;
@@ -61,7 +63,7 @@ pub(crate) async fn run(mut running: Running<'_>) -> Result<(), DemoError> {
     {
         println!("refused: {error}");
     }
-    show_limits(&client, &base, "still").await?;
+    show_limits(&client, &base, "still", (6, 16)).await?;
 
     println!("\n== 4. the upstream goes down: the breaker opens at the reloaded threshold");
     running.upstream.set_mode(UpstreamMode::Down);
@@ -69,7 +71,7 @@ pub(crate) async fn run(mut running: Running<'_>) -> Result<(), DemoError> {
         let (status, body) = get(&client, &format!("{base}/quote")).await?;
         println!("GET /quote -> {status} {body}");
     }
-    show_breaker(&client, &base).await?;
+    show_breaker(&client, &base, "open").await?;
 
     println!("\n== 5. admin actions");
     running.upstream.set_mode(UpstreamMode::Healthy);
@@ -82,6 +84,7 @@ pub(crate) async fn run(mut running: Running<'_>) -> Result<(), DemoError> {
             let reset = format!("http://{admin}/admin/circuit-breakers/{POLICY}/reset");
             let status = client.post(&reset).send().await?.status();
             println!("POST {reset} without a token -> {status}");
+            expect_status(status, StatusCode::UNAUTHORIZED)?;
             let status = client
                 .post(&reset)
                 .header(reqwest::header::AUTHORIZATION, "Bearer not-the-admin-token")
@@ -89,16 +92,19 @@ pub(crate) async fn run(mut running: Running<'_>) -> Result<(), DemoError> {
                 .await?
                 .status();
             println!("POST {reset} with a wrong token -> {status}");
+            expect_status(status, StatusCode::FORBIDDEN)?;
             let response = client
                 .post(&reset)
                 .header(reqwest::header::AUTHORIZATION, token.authorization())
                 .send()
                 .await?;
+            let status = response.status();
             println!(
-                "POST {reset} with the token -> {} {}",
-                response.status(),
+                "POST {reset} with the token -> {status} {}",
                 response.text().await?
             );
+            expect_status(status, StatusCode::OK)?;
+            show_breaker(&client, &base, "closed").await?;
             let (status, body) = get(&client, &format!("{base}/quote")).await?;
             println!("GET /quote -> {status} {body}");
             let force = format!("http://{admin}/admin/circuit-breakers/{POLICY}/force-open");
@@ -107,11 +113,13 @@ pub(crate) async fn run(mut running: Running<'_>) -> Result<(), DemoError> {
                 .header(reqwest::header::AUTHORIZATION, token.authorization())
                 .send()
                 .await?;
+            let status = response.status();
             println!(
-                "POST {force} with the token -> {} {}",
-                response.status(),
+                "POST {force} with the token -> {status} {}",
                 response.text().await?
             );
+            expect_status(status, StatusCode::OK)?;
+            show_breaker(&client, &base, "open").await?;
             let (status, body) = get(&client, &format!("{base}/quote")).await?;
             println!("GET /quote -> {status} {body}");
         }
@@ -143,10 +151,7 @@ pub(crate) async fn run(mut running: Running<'_>) -> Result<(), DemoError> {
     Ok(())
 }
 
-async fn get(
-    client: &reqwest::Client,
-    url: &str,
-) -> Result<(reqwest::StatusCode, String), DemoError> {
+async fn get(client: &reqwest::Client, url: &str) -> Result<(StatusCode, String), DemoError> {
     let response = tokio::time::timeout(PATIENCE, client.get(url).send())
         .await
         .map_err(|_| format!("GET {url}: no answer within {PATIENCE:?}"))??;
@@ -173,9 +178,20 @@ async fn policy(
         .ok_or_else(|| format!("GET /health lists no {kind} `{POLICY}`: {body}").into())
 }
 
-async fn show_limits(client: &reqwest::Client, base: &str, label: &str) -> Result<(), DemoError> {
+/// Prints the limits `/health` shows; an error unless they are `expected`
+/// (`(max_failures, max_concurrent_calls)`).
+async fn show_limits(
+    client: &reqwest::Client,
+    base: &str,
+    label: &str,
+    expected: (u64, u64),
+) -> Result<(), DemoError> {
     let breaker = policy(client, base, "circuit_breaker").await?;
     let bulkhead = policy(client, base, "bulkhead").await?;
+    let limits = (
+        breaker["config"]["max_failures"].as_u64(),
+        bulkhead["config"]["max_concurrent_calls"].as_u64(),
+    );
     println!(
         "{label}: GET /health says circuit_breaker.max_failures = {}, bulkhead.max_concurrent_calls = {} \
          (breaker {}, counters {})",
@@ -188,10 +204,31 @@ async fn show_limits(client: &reqwest::Client, base: &str, label: &str) -> Resul
             .get("counters")
             .map_or_else(|| "none yet".to_owned(), ToString::to_string),
     );
+    if limits != (Some(expected.0), Some(expected.1)) {
+        return Err(format!(
+            "expected max_failures = {}, max_concurrent_calls = {} (a RESILIENCE__… variable \
+             naming `{POLICY}` wins over the file)",
+            expected.0, expected.1
+        )
+        .into());
+    }
     Ok(())
 }
 
-async fn show_breaker(client: &reqwest::Client, base: &str) -> Result<(), DemoError> {
+fn expect_status(status: StatusCode, expected: StatusCode) -> Result<(), DemoError> {
+    if status == expected {
+        Ok(())
+    } else {
+        Err(format!("expected {expected}, got {status}").into())
+    }
+}
+
+/// Prints the breaker as `/health` shows it; an error unless its state is `expected`.
+async fn show_breaker(
+    client: &reqwest::Client,
+    base: &str,
+    expected: &str,
+) -> Result<(), DemoError> {
     let breaker = policy(client, base, "circuit_breaker").await?;
     println!(
         "GET /health: breaker `{POLICY}` is {} with max_failures = {}, counters {}",
@@ -199,6 +236,9 @@ async fn show_breaker(client: &reqwest::Client, base: &str) -> Result<(), DemoEr
         breaker["config"]["max_failures"],
         breaker["counters"]
     );
+    if breaker["state"] != expected {
+        return Err(format!("expected the breaker to be {expected}").into());
+    }
     Ok(())
 }
 
