@@ -141,6 +141,9 @@ impl<'a> Retries<'a> {
     /// after it in `tracing` and in the event stream.
     #[inline]
     pub fn of_site(site: &'a RetrySite) -> Self {
+        if let Some(budget) = site.budget() {
+            budget.deposit();
+        }
         Retries {
             site: Some(site),
             ..Self::owned(site.config())
@@ -195,11 +198,25 @@ impl<'a> Retries<'a> {
                 ControlFlow::Break(outcome)
             }
             RetryDecision::RetryAfter(delay) => {
+                if let Some(budget) = self.site.and_then(RetrySite::budget)
+                    && !budget.withdraw()
+                {
+                    self.budget_exhausted(budget);
+                    return ControlFlow::Break(outcome);
+                }
                 self.retries_done += 1;
                 self.retrying(delay, failure);
                 ControlFlow::Continue(delay)
             }
         }
+    }
+
+    /// The budget refused a retry: the call ends with its last error.
+    #[cold]
+    fn budget_exhausted(&self, budget: &crate::budget::RetryBudget) {
+        let name = self.site.map_or("", |site| site.name());
+        tracing::debug!(target: "resilience", retry = name, budget = budget.name(), "retry budget exhausted; not retrying");
+        self.done(RetryOutcome::Failure);
     }
 
     /// A retry is about to start after `delay`: counted, logged and sent as an event naming

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 
+use crate::budget::{RetryBudget, RetryBudgetConfig};
 use crate::bulkhead::{Bulkhead, BulkheadConfig};
 use crate::circuit_breaker::{CircuitBreaker, CircuitBreakerConfig};
 use crate::config::merge::Effective;
@@ -159,6 +160,9 @@ pub struct RetrySite {
     /// The override's configuration alone, shared with the calls that run with it.
     shared: ArcSwapOption<RetryConfig>,
     stats: RetryStats,
+    /// The retry budget's name (`#[retry(budget = "..")]`), and the budget once resolved.
+    budget_name: Option<&'static str>,
+    budget: OnceLock<Option<Arc<RetryBudget>>>,
 }
 
 /// How a call through a retry ended, as counted in the snapshot and the metrics (contract §8:
@@ -167,7 +171,8 @@ pub struct RetrySite {
 pub enum RetryOutcome {
     /// It succeeded (at the first attempt, or after retries).
     Success,
-    /// It failed with no decision of the retry's: the policy was disabled (`enabled = false`).
+    /// It failed with no retry decided by the policy's rules: the policy was disabled
+    /// (`enabled = false`), or its retry budget refused the retry.
     Failure,
     /// It failed with every retry spent.
     MaxRetries,
@@ -293,7 +298,35 @@ impl RetrySite {
             current: ArcSwapOption::const_empty(),
             shared: ArcSwapOption::const_empty(),
             stats: RetryStats::new(),
+            budget_name: None,
+            budget: OnceLock::new(),
         }
+    }
+
+    /// The same site drawing its retries from the process-wide retry budget `name` (created
+    /// with [`RetryBudgetConfig::default`] on first use, shared with the tower layers of that
+    /// name): every call deposits, every retry withdraws, and a retry the budget refuses is not
+    /// made (the call fails with its last error at once, counted as
+    /// [`RetryOutcome::Failure`]).
+    pub const fn with_budget(mut self, name: &'static str) -> Self {
+        self.budget_name = Some(name);
+        self
+    }
+
+    /// The budget, resolved on first use; `None` without one. A budget that cannot be created
+    /// (not reached: the name is checked at compile time) is logged once and left out.
+    #[inline]
+    pub(crate) fn budget(&self) -> Option<&RetryBudget> {
+        let name = self.budget_name?;
+        self.budget
+            .get_or_init(|| match RetryBudget::named(name, &RetryBudgetConfig::default()) {
+                Ok(budget) => Some(budget),
+                Err(error) => {
+                    tracing::warn!(target: "resilience", retry = self.name, %error, "the retry budget could not be created; retrying without it");
+                    None
+                }
+            })
+            .as_deref()
     }
 
     /// Counts a call that ended with `outcome` after `retries` retries.
