@@ -531,6 +531,24 @@ fn a_breaker_keeps_its_state_and_counts_through_an_override() {
     assert_eq!(breaker.state(), CircuitState::Open);
 }
 
+#[bulkhead(name = "cfg-reported-once")]
+async fn reported_once() -> Result<(), ResilienceError> {
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bad_value_for_a_policy_in_use_is_reported_once() {
+    // In use: both the declaration and the registered bulkhead check the override.
+    reported_once().await.unwrap();
+    let bad = Overrides::from_toml(
+        "[bulkhead.cfg_reported_once]\nmax_concurrent_calls = 0\n",
+        "once.toml",
+    )
+    .unwrap();
+    let message = resilience::registry().apply(&bad).unwrap_err().to_string();
+    assert_eq!(message.matches("once.toml:2").count(), 1, "{message}");
+}
+
 #[test]
 fn a_mode_change_on_a_live_breaker_starts_afresh_under_the_new_rule() {
     use resilience::CircuitState;

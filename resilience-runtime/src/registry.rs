@@ -675,6 +675,10 @@ impl Registry {
                 errors.extend(found);
             }
         }
+        // One value can be checked twice (by a declaration and by the breaker or bulkhead
+        // registered for it): report it once.
+        let mut reported = std::collections::BTreeSet::new();
+        errors.retain(|error| reported.insert(error.to_string()));
         if !errors.is_empty() {
             return Err(OverrideError::from_all(errors));
         }
