@@ -425,6 +425,16 @@ fn summary(runtime: &Runtime, rounds: u32, calls: u32, print: bool) {
 }
 
 fn main() {
+    // With the `metrics` feature, `RESILIENCE_BENCH_RECORDER=1` measures the cost with a
+    // recorder installed (metrics-util's debugging one: an atomic per counter), before any
+    // policy resolves its handles.
+    #[cfg(feature = "metrics")]
+    if std::env::var_os("RESILIENCE_BENCH_RECORDER").is_some() {
+        metrics_util::debugging::DebuggingRecorder::new()
+            .install()
+            .expect("the first recorder");
+        println!("Recorder: metrics-util's DebuggingRecorder.");
+    }
     resilience::discovery::global()
         .register(Instance::new(SERVICE, "only", "127.0.0.1", 9000))
         .expect("a well-formed instance");
