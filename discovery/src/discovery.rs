@@ -282,6 +282,33 @@ impl ServiceDiscovery {
         Ok(self.pick_endpoint(route, avoid)?.begin())
     }
 
+    /// Picks an instance for one call on `route` among those `exclude` does not refuse (those
+    /// this call already tried), as [`pick`](Self::pick) does, but strictly: when every
+    /// pickable instance is excluded, [`DiscoveryError::NoInstance`] rather than an excluded
+    /// one. What a requeue needs: another instance, or none.
+    pub fn pick_excluding(
+        &self,
+        route: &Route,
+        exclude: impl Fn(&Endpoint) -> bool,
+    ) -> Result<InFlight, DiscoveryError> {
+        let endpoint = self.pick_endpoint(route, &exclude)?;
+        // The balancer returns an excluded endpoint only when no other is pickable.
+        if exclude(&endpoint) {
+            return Err(DiscoveryError::NoInstance {
+                service: route.service().to_owned(),
+            });
+        }
+        Ok(endpoint.begin())
+    }
+
+    /// Reports a call that never reached its instance (refused at connect): a failure for the
+    /// outlier detector, and no latency sample (a refusal's few microseconds would make a
+    /// dead instance look like the fastest).
+    pub(crate) fn report_refused(&self, call: InFlight) {
+        outlier::record(&self.inner, call.endpoint(), CallOutcome::Failure);
+        drop(call);
+    }
+
     /// Feeds a call's outcome to the instance's latency estimate and outlier detector.
     pub fn report(&self, call: InFlight, outcome: CallOutcome) {
         // One clock read for both the call's latency and the estimate's decay.
