@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use crate::catalog::{Catalog, Endpoints, Service, find};
+use crate::catalog::{Catalog, Delta, Endpoints, ListChange, Service, find};
 use crate::config::{DiscoveryConfig, OutlierConfig};
 use crate::endpoint::{Endpoint, InFlight};
 use crate::error::DiscoveryError;
@@ -505,6 +505,11 @@ impl Inner {
         }
         if let Err(index) = find(&service.in_env, &endpoint.instance.id) {
             insert_at(&mut service.in_env, index, Arc::clone(&endpoint));
+            service.pending.push(ListChange {
+                in_env: true,
+                added: true,
+                endpoint: Arc::clone(&endpoint),
+            });
         }
         self.update(service, &endpoint);
     }
@@ -520,6 +525,11 @@ impl Inner {
             && Arc::ptr_eq(&service.in_env[index], endpoint)
         {
             service.in_env.remove(index);
+            service.pending.push(ListChange {
+                in_env: true,
+                added: false,
+                endpoint: Arc::clone(endpoint),
+            });
             if endpoint.weight() != 1 {
                 service.weighted_in_env -= 1;
             }
@@ -530,6 +540,11 @@ impl Inner {
         if endpoint.listed_eligible.swap(false, Ordering::Relaxed) {
             if let Ok(index) = find(&service.eligible, &endpoint.instance.id) {
                 service.eligible.remove(index);
+                service.pending.push(ListChange {
+                    in_env: false,
+                    added: false,
+                    endpoint: Arc::clone(endpoint),
+                });
             }
             if endpoint.weight() != 1 {
                 service.weighted_eligible -= 1;
@@ -558,10 +573,20 @@ impl Inner {
                 (true, Err(index)) => {
                     insert_at(&mut service.eligible, index, Arc::clone(endpoint));
                     service.weighted_eligible += weighted;
+                    service.pending.push(ListChange {
+                        in_env: false,
+                        added: true,
+                        endpoint: Arc::clone(endpoint),
+                    });
                 }
                 (false, Ok(index)) => {
                     service.eligible.remove(index);
                     service.weighted_eligible -= weighted;
+                    service.pending.push(ListChange {
+                        in_env: false,
+                        added: false,
+                        endpoint: Arc::clone(endpoint),
+                    });
                 }
                 _ => {}
             }
@@ -608,6 +633,14 @@ impl Inner {
         catalog.generation = revision;
         match writer.services.get_mut(service) {
             Some(state) if !state.endpoints.is_empty() => {
+                let delta = Delta {
+                    since: state.revision,
+                    changes: std::mem::take(&mut state.pending),
+                };
+                if state.log.len() >= Service::LOG {
+                    state.log.pop_front();
+                }
+                state.log.push_back(Arc::new(delta));
                 state.revision = revision;
                 catalog
                     .services
