@@ -289,7 +289,7 @@ mod tests {
     fn instance(i: usize, zone: &str) -> Instance {
         Instance::new("svc", format!("i{i:03}"), "10.0.0.1", 80)
             .with_metadata("zone", zone)
-            .with_metadata("weight", if i % 3 == 0 { "2" } else { "1" })
+            .with_metadata("weight", if i.is_multiple_of(3) { "2" } else { "1" })
     }
 
     /// The ids the route's table holds now (after a pick brought it up to date).

@@ -248,8 +248,7 @@ fn old_ejection_allowed(k: &Constants, s: &Vars) -> bool {
 /// `Panic`.
 pub fn panic(k: &Constants, s: &Vars) -> bool {
     let eligible = cardinality(eligible_set(k, s));
-    eligible > 0
-        && eligible * 100 < k.panic_threshold_pct * cardinality(in_env_set(k, s))
+    eligible > 0 && eligible * 100 < k.panic_threshold_pct * cardinality(in_env_set(k, s))
 }
 
 /// `Pickable(i)`.
