@@ -30,13 +30,14 @@ mod global;
 mod health;
 mod id;
 mod instance;
+mod observe;
 mod outlier;
 mod route;
 mod store;
 mod sync;
 
 pub use balancer::Balancer;
-pub use call::{DiscoverSite, FailedInstances, InstanceCall};
+pub use call::{DiscoverSite, FailedInstances, InstanceCall, Settled};
 pub use client::{ClientError, ServiceClient, install_crypto_provider};
 pub use config::{DiscoveryConfig, OutlierConfig};
 pub use discovery::ServiceDiscovery;
