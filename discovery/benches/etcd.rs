@@ -319,6 +319,18 @@ async fn watch_section(etcd: &support::Etcd, n: usize, rounds: usize, print: boo
             "MISSED"
         }
     );
+    let deciles: Vec<String> = (1..=10)
+        .map(|d| {
+            format!(
+                "{:.0}",
+                at(n * d / 10).duration_since(start).as_secs_f64() * 1e3
+            )
+        })
+        .collect();
+    println!(
+        "  etcd observer: ms from the first change visible until 10 %, 20 %, ... 100 % are: {}",
+        deciles.join(", ")
+    );
     println!(
         "  memory (register, same growth): {:.1} ms, {:.2} us/change; first tenth {:.2}, last \
          tenth {:.2} us/change: last/first {:.2}x",
