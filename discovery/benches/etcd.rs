@@ -172,6 +172,7 @@ const IDLE: u8 = 0;
 const LIVE: u8 = 1;
 const CATCH_UP: u8 = 2;
 const MEMORY: u8 = 3;
+const CONTROL: u8 = 4;
 
 /// Picks on `observer` in batches until `stop`, each batch's ns per pick tagged with the phase
 /// it ran in whole (batches that saw the phase change are dropped).
@@ -263,6 +264,16 @@ async fn watch_section(etcd: &support::Etcd, n: usize, rounds: usize, print: boo
         memory.push((started, times));
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // The control: this thread allocating and computing, nothing of discovery (does any busy
+    // neighbour slow the picks on this machine?).
+    phase.store(CONTROL, Ordering::Relaxed);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(if print { 3 } else { 0 }) {
+        let strings: Vec<String> = (0..1_000).map(|i| format!("i{i:06}")).collect();
+        black_box(strings);
+    }
+    phase.store(IDLE, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::Relaxed);
     let samples = tokio::task::spawn_blocking(move || picks.join().unwrap())
         .await
@@ -307,6 +318,18 @@ async fn watch_section(etcd: &support::Etcd, n: usize, rounds: usize, print: boo
         } else {
             "MISSED"
         }
+    );
+    let deciles: Vec<String> = (1..=10)
+        .map(|d| {
+            format!(
+                "{:.0}",
+                at(n * d / 10).duration_since(start).as_secs_f64() * 1e3
+            )
+        })
+        .collect();
+    println!(
+        "  etcd observer: ms from the first change visible until 10 %, 20 %, ... 100 % are: {}",
+        deciles.join(", ")
     );
     println!(
         "  memory (register, same growth): {:.1} ms, {:.2} us/change; first tenth {:.2}, last \
@@ -364,6 +387,7 @@ async fn watch_section(etcd: &support::Etcd, n: usize, rounds: usize, print: boo
         (LIVE, "during live etcd changes"),
         (CATCH_UP, "during the catch-up"),
         (MEMORY, "during memory changes (other discovery)"),
+        (CONTROL, "control: another thread allocating"),
     ] {
         match (of(tag), idle) {
             (Some((ns, batches)), Some((idle, _))) => println!(
