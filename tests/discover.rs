@@ -166,6 +166,48 @@ async fn a_retry_avoids_the_instance_that_failed_this_call() {
     assert_eq!(healthy.hits(), 40);
 }
 
+#[retry(name = "discover-tests/requeue", max_retries = 1, base_delay = "1h", max_delay = "1h")]
+#[discover("discover-tests/requeue", balancer = "round_robin")]
+async fn requeued(client: ServiceClient) -> Result<String, CallError> {
+    name_of(&client).await
+}
+
+/// Finagle's requeue: a request refused at connect never reached an instance, so the call moves
+/// to another instance at once: no retry spent, no backoff waited (an hour here: a call that
+/// waited would hit the 30 s wall-clock bound).
+#[tokio::test]
+async fn a_connection_refused_moves_the_call_to_another_instance_without_a_retry() {
+    let service = "discover-tests/requeue";
+    let healthy = Server::start("healthy", StatusCode::OK).await;
+    // A port that refuses: bound, read back, closed.
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let refused_port = refused.local_addr().unwrap().port();
+    drop(refused);
+    global()
+        .register(Instance::new(service, "refusing", "127.0.0.1", refused_port))
+        .unwrap();
+    healthy.register(service, "healthy", &[]);
+
+    // Round robin: every second call starts on the refusing instance.
+    for _ in 0..6 {
+        let name = tokio::time::timeout(std::time::Duration::from_secs(30), requeued())
+            .await
+            .expect("the call waited for a backoff");
+        assert_eq!(name.unwrap(), "healthy");
+    }
+    assert_eq!(healthy.hits(), 6);
+    let retry = registry()
+        .snapshot()
+        .policies
+        .into_iter()
+        .find(|p| p.name == "discover-tests/requeue")
+        .and_then(|p| p.counters);
+    let Some(resilience::snapshot::Counters::Retry(retry)) = retry else {
+        panic!("no retry counters: {retry:?}")
+    };
+    assert_eq!(retry.retries, 0, "a requeue spends no retry: {retry:?}");
+}
+
 #[retry(max_retries = 1, base_delay = "0ms", jitter_factor = 0.0)]
 #[discover("discover-tests/retry-same", balancer = "round_robin")]
 async fn retried_on_the_only_instance(client: ServiceClient) -> Result<String, CallError> {

@@ -551,6 +551,9 @@ struct Arguments {
     types: Option<Vec<TokenStream>>,
     /// The body, its `self` renamed where each attempt binds it afresh.
     body: TokenStream,
+    /// Whether each attempt binds the arguments afresh (a retry or a fallback needs them
+    /// again), so that one attempt can run the body more than once (a `#[discover]` requeue).
+    fresh: bool,
 }
 
 fn arguments(func: &mut ResilientFn, policies: &Policies, body: TokenStream) -> Arguments {
@@ -562,6 +565,7 @@ fn arguments(func: &mut ResilientFn, policies: &Policies, body: TokenStream) -> 
         forwarded: Vec::new(),
         types: Some(Vec::new()),
         body,
+        fresh,
     };
     if let Some(receiver) = func.sig.receiver().cloned() {
         // The user's own `self` token: a `self` of ours would not resolve where the method was
@@ -668,16 +672,44 @@ fn attempt_step(
                 }
             }
         },
+        // Arguments bound afresh: an attempt refused at connect is run again at once on
+        // another instance (`Settled::Requeued`), the binds inside the loop.
+        Some(client) if arguments.fresh => {
+            let (attrs, pat, ty) = (&client.attrs, &client.pat, &client.ty);
+            let binds = &arguments.binds;
+            return quote! {
+                match __RESILIENCE_DISCOVER.begin(&mut __resilience_failed) {
+                    ::core::result::Result::Ok((mut __resilience_call, mut __resilience_client)) => loop {
+                        #(#binds)*
+                        #(#attrs)*
+                        let #pat: #ty = __resilience_client;
+                        let __resilience_result = __resilience_call.run(#body_future).await;
+                        match __resilience_call.settle(__resilience_result) {
+                            #private::discovery::Settled::Done(__resilience_outcome) => break __resilience_outcome,
+                            #private::discovery::Settled::Requeued(__resilience_next, __resilience_next_client) => {
+                                __resilience_call = __resilience_next;
+                                __resilience_client = __resilience_next_client;
+                            }
+                        }
+                    },
+                    ::core::result::Result::Err(__resilience_rejection) => {
+                        ::core::result::Result::Err(#private::Failure::Rejected(__resilience_rejection))
+                    }
+                }
+            };
+        }
+        // Arguments moved into the one body: no requeue, the outcome still classified.
         Some(client) => {
             let (attrs, pat, ty) = (&client.attrs, &client.pat, &client.ty);
             quote! {
                 match __RESILIENCE_DISCOVER.begin(&mut __resilience_failed) {
-                    ::core::result::Result::Ok((__resilience_call, __resilience_client)) => {
+                    ::core::result::Result::Ok((mut __resilience_call, __resilience_client)) => {
                         #(#attrs)*
                         let #pat: #ty = __resilience_client;
+                        let __resilience_result = __resilience_call.run(#body_future).await;
                         #private::discovery::InstanceCall::finish(
                             __resilience_call,
-                            #body_future.await,
+                            __resilience_result,
                         )
                     }
                     ::core::result::Result::Err(__resilience_rejection) => {
