@@ -32,17 +32,27 @@ pub struct HttpClassify;
 impl<B> Classify<http::Response<B>> for HttpClassify {
     #[inline]
     fn is_failure(&self, response: &http::Response<B>) -> bool {
-        let status = response.status();
-        status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+        http_failure(response.status())
     }
 
     fn retry_after(&self, response: &http::Response<B>) -> Option<Duration> {
-        match response.status() {
-            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
-                retry_after(response.headers(), SystemTime::now())
-            }
-            _ => None,
+        http_retry_after(response.status(), response.headers())
+    }
+}
+
+/// [`HttpClassify`]'s rule on a status, for the responses of every HTTP client.
+#[inline]
+pub(crate) fn http_failure(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+}
+
+/// [`HttpClassify`]'s `Retry-After` rule, for the responses of every HTTP client.
+pub(crate) fn http_retry_after(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
+    match status {
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+            retry_after(headers, SystemTime::now())
         }
+        _ => None,
     }
 }
 

@@ -37,6 +37,13 @@
 //! # }
 //! ```
 //!
+//! # Deadlines
+//!
+//! Each attempt's timeout is shortened to the request's time left ([`crate::deadline`]); a
+//! request whose deadline has passed fails with `Timeout` without calling the inner service,
+//! and a retry that would start after it is not made. [`DeadlineLayer`] sets the deadline from
+//! an incoming request's headers; [`PropagateDeadlineLayer`] writes it into outgoing ones.
+//!
 //! # Errors
 //!
 //! A service's error is a [`BoxError`](crate::BoxError) (tower's `BoxError`): either a
@@ -65,13 +72,18 @@
 //! One boxed future per request (the runtime's composition is an `async` block, which cannot
 //! be named in `Service::Future` on stable Rust), one clone of the inner service per attempt.
 
-mod classify;
+pub(crate) mod classify;
+pub(crate) mod deadline;
 mod future;
 mod layer;
-mod service;
+pub(crate) mod service;
 
 pub use classify::{
     Classify, ErrorsOnly, GRPC_FAILURES, GrpcClassify, HttpClassify, grpc_status, retry_after,
+};
+pub use deadline::{
+    Deadline, DeadlineFuture, DeadlineLayer, PropagateDeadline, PropagateDeadlineLayer,
+    PropagateFuture,
 };
 pub use future::ResponseFuture;
 pub use layer::{BulkheadLayer, CircuitBreakerLayer, ResilienceLayer, RetryLayer, TimeoutLayer};
