@@ -56,7 +56,8 @@
 //!
 //! A [`Classify`] says which `Ok` responses are failures: [`HttpClassify`] (the default: `5xx`
 //! and `429`, with `Retry-After`), [`GrpcClassify`] (`grpc-status` `UNAVAILABLE`,
-//! `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`), [`ErrorsOnly`] (for services that are not HTTP).
+//! `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`, in the headers, or in the trailers behind
+//! [`GrpcTrailersLayer`]), [`ErrorsOnly`] (for services that are not HTTP).
 //! A failed response is recorded and retried like an error; when the retries run out the
 //! caller gets that response, not an error.
 //!
@@ -77,6 +78,7 @@ pub(crate) mod deadline;
 mod future;
 mod layer;
 pub(crate) mod service;
+mod trailers;
 
 pub use classify::{
     Classify, ErrorsOnly, GRPC_FAILURES, GrpcClassify, HttpClassify, grpc_status, retry_after,
@@ -88,3 +90,4 @@ pub use deadline::{
 pub use future::ResponseFuture;
 pub use layer::{BulkheadLayer, CircuitBreakerLayer, ResilienceLayer, RetryLayer, TimeoutLayer};
 pub use service::{Resilient, Retrying};
+pub use trailers::{BufferedBody, GrpcTrailers, GrpcTrailersLayer, TrailerStatus};
