@@ -12,7 +12,8 @@ use subtle::ConstantTimeEq;
 
 use crate::GatewayError;
 
-/// The gateway's API keys.
+/// The gateway's API keys: named secrets, compared in constant time; `Debug` shows the names
+/// only. A client sends its secret in `x-api-key` (or `Authorization: Bearer <secret>`).
 #[derive(Clone, Default)]
 pub struct ApiKeys {
     keys: Vec<(String, Vec<u8>)>,
@@ -41,7 +42,8 @@ pub(crate) enum Access {
 }
 
 impl ApiKeys {
-    /// Parses `name=secret` entries (see the [module](self)).
+    /// Parses `name=secret` entries, one per line or comma-separated; blank lines and lines
+    /// starting with `#` are skipped.
     pub fn parse(text: &str) -> Result<ApiKeys, GatewayError> {
         let mut keys: Vec<(String, Vec<u8>)> = Vec::new();
         for (index, entry) in text.split(['\n', ',']).enumerate() {

@@ -173,7 +173,7 @@ impl Gateway {
         for route in &file.routes {
             routes.push(self.activate(route, &policies)?);
         }
-        routes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+        routes.sort_by_key(|route| std::cmp::Reverse(route.prefix.len()));
         self.inner.table.store(Arc::new(Table { routes }));
         tracing::info!(target: "resilience_gateway", routes = file.routes.len(), "routes loaded");
         Ok(())

@@ -1,7 +1,7 @@
 //! The whole pipeline as a [`reqwest-middleware`](https://docs.rs/reqwest-middleware)
 //! middleware (cargo feature `reqwest`; contract §9): [`ResilienceMiddleware`].
 //!
-//! It is [`ResilienceLayer`](crate::tower::ResilienceLayer) for reqwest: built from a registry
+//! It is [`ResilienceLayer`] for reqwest: built from a registry
 //! name and a [`ResilienceConfig`], it shares the registry's breaker and bulkhead of that name
 //! (with the attributes, the facade and the tower layers), spends the retry budget of that name,
 //! and classifies responses with [`HttpClassify`] by default (`5xx` and `429` are failures, a
@@ -37,7 +37,7 @@
 //!
 //! reqwest's own errors come back as [`reqwest_middleware::Error::Reqwest`]; the policies'
 //! rejections as [`reqwest_middleware::Error::Middleware`] holding a
-//! [`ResilienceError`](crate::ResilienceError) (`error.downcast_ref::<ResilienceError>()` on the
+//! [`ResilienceError`] (`error.downcast_ref::<ResilienceError>()` on the
 //! `anyhow::Error`). A failed response is returned as a response once the retries run out.
 
 use std::sync::Arc;

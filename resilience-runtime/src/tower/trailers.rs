@@ -26,8 +26,10 @@ use crate::error::BoxError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TrailerStatus(pub u32);
 
-/// Reads each response body to its end, keeping its data and trailers (see the
-/// [module](self)). The service is [`GrpcTrailers`].
+/// Reads each response body to its end, keeping its data and trailers, so that
+/// [`GrpcClassify`](super::GrpcClassify) sees a `grpc-status` sent in the trailers. Put it below
+/// `ResilienceLayer`/`RetryLayer`; for unary calls (the body is held in memory). The service is
+/// [`GrpcTrailers`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GrpcTrailersLayer;
 
