@@ -1,11 +1,12 @@
 //! Deadline propagation: the time left to serve the request a task is working for, carried in
 //! a task-local through the handler, into every policy and outgoing call made for it.
 //!
-//! A server reads the incoming request's deadline ([`from_headers`]: `grpc-timeout`, or
+//! A server reads the incoming request's deadline (`from_headers`: `grpc-timeout`, or
 //! [`X_REQUEST_TIMEOUT`] for HTTP) and runs its handler within [`scope`]; everything the handler
-//! awaits then sees [`remaining`]. The tower layers ([`crate::tower`]) and the reqwest middleware
+//! awaits then sees [`remaining`]. The tower layers (module `tower`) and the reqwest middleware
 //! bound each attempt by it, do not start an attempt (or a retry) once it has passed, and
-//! [`write_headers`] puts the time left into outgoing requests, so the next hop knows it too.
+//! `write_headers` puts the time left into outgoing requests, so the next hop knows it too
+//! (`from_headers` and `write_headers` need the cargo feature `tower`).
 //!
 //! ```
 //! use std::time::Duration;
