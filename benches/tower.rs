@@ -8,6 +8,11 @@
 //! layers' own cost: the boxed response future, the clones of the policies' `Arc`, the
 //! request and the inner service per attempt, and the composition.
 //!
+//! Also in the same rounds: tower-resilience 0.13's layers stacked the same way (retry →
+//! circuit breaker → time limiter → bulkhead, 5 consecutive failures, 1 s, 4 attempts), and
+//! [`resilience::deadline::remaining`] outside and inside a deadline's scope (what every
+//! deadline-bounded timeout reads).
+//!
 //! Run: `cargo bench --bench tower --features tower`. Without `--bench`
 //! (`cargo test --benches`) each variant runs a handful of calls and nothing is printed.
 
@@ -81,12 +86,18 @@ fn main() {
         bulkhead: Some(&bulkhead),
     };
 
+    let peer = tower_resilience_stack();
+
     let names = [
         "inner service_fn, bare (baseline)",
         "attributes: retry, breaker, timeout, bulkhead",
         "Pipeline::run (same policies, run-time layers)",
         "ResilienceLayer (same policies, budget on)",
         "ResilienceLayer, no budget",
+        "tower-resilience 0.13, the same four layers",
+        "ResilienceLayer within a deadline scope",
+        "deadline::remaining(), no deadline",
+        "deadline::remaining(), within a scope",
     ];
     let mut figures = vec![Vec::new(); names.len()];
     runtime.block_on(async {
@@ -121,12 +132,44 @@ fn main() {
                             black_box(ready.call(()).await.unwrap());
                         }
                     }
-                    _ => {
+                    4 => {
                         let mut service = without_budget.clone();
                         for _ in 0..calls {
                             let ready = service.ready().await.unwrap();
                             black_box(ready.call(()).await.unwrap());
                         }
+                    }
+                    5 => {
+                        let mut service = peer.clone();
+                        for _ in 0..calls {
+                            let ready = service.ready().await.ok().unwrap();
+                            black_box(ready.call(()).await.ok());
+                        }
+                    }
+                    6 => {
+                        let at = tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
+                        resilience::deadline::scope(at, async {
+                            let mut service = layered.clone();
+                            for _ in 0..calls {
+                                let ready = service.ready().await.unwrap();
+                                black_box(ready.call(()).await.unwrap());
+                            }
+                        })
+                        .await;
+                    }
+                    7 => {
+                        for _ in 0..calls {
+                            black_box(resilience::deadline::remaining());
+                        }
+                    }
+                    _ => {
+                        let at = tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
+                        resilience::deadline::scope(at, async {
+                            for _ in 0..calls {
+                                black_box(resilience::deadline::remaining());
+                            }
+                        })
+                        .await;
                     }
                 }
                 let elapsed = OnCpuTime::finish(started);
@@ -149,6 +192,36 @@ fn main() {
             median / medians[1]
         );
     }
+    println!(
+        "tower-resilience / ResilienceLayer: {:.1}x",
+        medians[5] / medians[3]
+    );
+}
+
+/// tower-resilience's layers in `ResilienceLayer`'s order, as `peers/benches/peers.rs` stacks
+/// them (without its fallback: `ResilienceLayer` has none).
+fn tower_resilience_stack() -> impl Service<(), Response = u64> + Clone {
+    use tower_resilience::{bulkhead, circuitbreaker, retry, timelimiter};
+    let inner = service_fn(|_: ()| async { Ok::<u64, OperationError>(black_box(42)) });
+    let service = bulkhead::BulkheadLayer::builder()
+        .max_concurrent_calls(25)
+        .build()
+        .expect("a valid bulkhead")
+        .layer(inner);
+    let service = timelimiter::TimeLimiterLayer::builder()
+        .timeout_duration(std::time::Duration::from_secs(1))
+        .build()
+        .layer(service);
+    let service = circuitbreaker::CircuitBreakerLayer::builder()
+        .consecutive_failures(5)
+        .build()
+        .expect("a valid breaker")
+        .layer(service);
+    retry::RetryLayer::builder()
+        .max_attempts(4)
+        .exponential_backoff(std::time::Duration::from_millis(100))
+        .build()
+        .layer(service)
 }
 
 fn median(figures: &mut [f64]) -> f64 {

@@ -113,6 +113,12 @@ pub use resilience_runtime::{
     RetryCounts, RetryOutcome, RetryOutcomes, TimeoutConfig, TimeoutCounts, registry,
 };
 
+/// Deadline propagation: the request's deadline in a task-local, its headers.
+pub use resilience_runtime::deadline;
+/// `ResilienceMiddleware` for `reqwest-middleware` (contract §9). Requires the cargo feature
+/// `reqwest`.
+#[cfg(feature = "reqwest")]
+pub use resilience_runtime::reqwest;
 /// The policies as tower layers, with HTTP and gRPC response classification (contract §9).
 /// Requires the cargo feature `tower`.
 #[cfg(feature = "tower")]

@@ -715,3 +715,96 @@ async fn resilience_layer_times_out_each_attempt_and_retries_it() {
     assert_eq!(breaker.metrics().failed, 3);
     assert_eq!(registry().bulkhead(name).unwrap().in_flight(), 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Deadlines
+
+#[tokio::test(start_paused = true)]
+async fn within_a_deadline_an_attempt_is_bounded_by_the_time_left_and_a_late_one_never_starts() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let service = ServiceBuilder::new()
+        .layer(
+            ResilienceLayer::new(
+                "tower::deadline",
+                ResilienceConfig {
+                    retry: RetryConfig {
+                        max_retries: 3,
+                        base_delay: Duration::from_millis(100),
+                        max_delay: Duration::from_millis(100),
+                        jitter_factor: 0.0,
+                        ..RetryConfig::default()
+                    },
+                    timeout: TimeoutConfig {
+                        timeout: Duration::from_secs(10),
+                    },
+                    ..ResilienceConfig::default()
+                },
+            )
+            .classify(ErrorsOnly),
+        )
+        .service(service_fn(move |_: ()| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok::<_, Infallible>(())
+            }
+        }));
+    let start = tokio::time::Instant::now();
+    let error = resilience::deadline::scope(
+        start + Duration::from_millis(250),
+        service.clone().oneshot(()),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(rejection(&error), ResilienceError::Timeout { .. }));
+    // One attempt, cut at the deadline (not at the 10 s timeout); no retry after it.
+    assert_eq!(start.elapsed(), Duration::from_millis(250));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    let error = resilience::deadline::scope(tokio::time::Instant::now(), service.oneshot(()))
+        .await
+        .unwrap_err();
+    assert!(matches!(rejection(&error), ResilienceError::Timeout { .. }));
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "an expired request is not started"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_layer_reads_grpc_timeout_and_the_propagation_layer_writes_it_on() {
+    use resilience::tower::{DeadlineLayer, PropagateDeadlineLayer};
+    let downstream = ServiceBuilder::new()
+        .layer(PropagateDeadlineLayer)
+        .service(service_fn(|request: Request<()>| async move {
+            let headers = request.headers();
+            Ok::<_, Infallible>((
+                headers.get("x-request-timeout").cloned(),
+                headers.get("grpc-timeout").cloned(),
+            ))
+        }));
+    let server = ServiceBuilder::new()
+        .layer(DeadlineLayer::new().max_timeout(Duration::from_secs(1)))
+        .service(service_fn(move |_: Request<()>| {
+            let request = Request::builder()
+                .header("content-type", "application/grpc")
+                .body(())
+                .unwrap();
+            downstream.clone().oneshot(request)
+        }));
+    let incoming = Request::builder()
+        .header("grpc-timeout", "20S")
+        .body(())
+        .unwrap();
+    let (http, grpc) = server.clone().oneshot(incoming).await.unwrap();
+    let millis: u64 = http.unwrap().to_str().unwrap().parse().unwrap();
+    assert!(
+        (1..=1000).contains(&millis),
+        "capped by max_timeout: {millis}"
+    );
+    assert!(grpc.is_some());
+    let (http, grpc) = server.oneshot(Request::new(())).await.unwrap();
+    assert_eq!((http, grpc), (None, None), "no deadline, no headers");
+}

@@ -17,6 +17,7 @@ pub mod budget;
 pub mod bulkhead;
 pub mod circuit_breaker;
 pub mod config;
+pub mod deadline;
 mod error;
 pub mod events;
 mod facade;
@@ -26,6 +27,8 @@ mod macro_support;
 mod metrics;
 mod pipeline;
 mod registry;
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
 pub mod retry;
 mod site;
 pub mod snapshot;

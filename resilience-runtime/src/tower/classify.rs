@@ -32,17 +32,27 @@ pub struct HttpClassify;
 impl<B> Classify<http::Response<B>> for HttpClassify {
     #[inline]
     fn is_failure(&self, response: &http::Response<B>) -> bool {
-        let status = response.status();
-        status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+        http_failure(response.status())
     }
 
     fn retry_after(&self, response: &http::Response<B>) -> Option<Duration> {
-        match response.status() {
-            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
-                retry_after(response.headers(), SystemTime::now())
-            }
-            _ => None,
+        http_retry_after(response.status(), response.headers())
+    }
+}
+
+/// [`HttpClassify`]'s rule on a status, for the responses of every HTTP client.
+#[inline]
+pub(crate) fn http_failure(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+}
+
+/// [`HttpClassify`]'s `Retry-After` rule, for the responses of every HTTP client.
+pub(crate) fn http_retry_after(status: StatusCode, headers: &HeaderMap) -> Option<Duration> {
+    match status {
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+            retry_after(headers, SystemTime::now())
         }
+        _ => None,
     }
 }
 
@@ -50,9 +60,11 @@ impl<B> Classify<http::Response<B>> for HttpClassify {
 /// `RESOURCE_EXHAUSTED` (8) is a failure, and so is an HTTP status that gRPC maps to
 /// `UNAVAILABLE` (`429`, `502`, `503`, `504`: a proxy answered, not the service).
 ///
-/// Only headers are read: a "trailers-only" response (the usual form of an error that is
-/// known before any message is sent) carries `grpc-status` in its headers. A status sent in the
-/// trailers after messages is not seen (reading it would mean holding the response body).
+/// The headers are read (a "trailers-only" response, the usual form of an error known before
+/// any message is sent, carries `grpc-status` there), then the trailers' status when
+/// [`GrpcTrailersLayer`](super::GrpcTrailersLayer) read the body to its end (its
+/// [`TrailerStatus`](super::TrailerStatus) extension). Without that layer a status sent in
+/// the trailers after messages is not seen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GrpcClassify;
 
@@ -62,7 +74,13 @@ pub const GRPC_FAILURES: [u32; 3] = [14, 4, 8];
 impl<B> Classify<http::Response<B>> for GrpcClassify {
     #[inline]
     fn is_failure(&self, response: &http::Response<B>) -> bool {
-        if let Some(code) = grpc_status(response.headers()) {
+        let code = grpc_status(response.headers()).or_else(|| {
+            response
+                .extensions()
+                .get::<super::trailers::TrailerStatus>()
+                .map(|status| status.0)
+        });
+        if let Some(code) = code {
             return GRPC_FAILURES.contains(&code);
         }
         matches!(response.status().as_u16(), 429 | 502 | 503 | 504)

@@ -298,8 +298,8 @@ impl<S, C: Clone> Layer<S> for RetryLayer<C> {
 /// service is [`Retrying`] (`Request: Clone`).
 #[derive(Debug, Clone)]
 pub struct ResilienceLayer<C = HttpClassify> {
-    policies: Arc<Policies>,
-    classify: C,
+    pub(crate) policies: Arc<Policies>,
+    pub(crate) classify: C,
 }
 
 impl ResilienceLayer {

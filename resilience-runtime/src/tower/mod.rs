@@ -37,6 +37,13 @@
 //! # }
 //! ```
 //!
+//! # Deadlines
+//!
+//! Each attempt's timeout is shortened to the request's time left ([`crate::deadline`]); a
+//! request whose deadline has passed fails with `Timeout` without calling the inner service,
+//! and a retry that would start after it is not made. [`DeadlineLayer`] sets the deadline from
+//! an incoming request's headers; [`PropagateDeadlineLayer`] writes it into outgoing ones.
+//!
 //! # Errors
 //!
 //! A service's error is a [`BoxError`](crate::BoxError) (tower's `BoxError`): either a
@@ -49,7 +56,8 @@
 //!
 //! A [`Classify`] says which `Ok` responses are failures: [`HttpClassify`] (the default: `5xx`
 //! and `429`, with `Retry-After`), [`GrpcClassify`] (`grpc-status` `UNAVAILABLE`,
-//! `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`), [`ErrorsOnly`] (for services that are not HTTP).
+//! `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`, in the headers, or in the trailers behind
+//! [`GrpcTrailersLayer`]), [`ErrorsOnly`] (for services that are not HTTP).
 //! A failed response is recorded and retried like an error; when the retries run out the
 //! caller gets that response, not an error.
 //!
@@ -65,14 +73,21 @@
 //! One boxed future per request (the runtime's composition is an `async` block, which cannot
 //! be named in `Service::Future` on stable Rust), one clone of the inner service per attempt.
 
-mod classify;
+pub(crate) mod classify;
+pub(crate) mod deadline;
 mod future;
 mod layer;
-mod service;
+pub(crate) mod service;
+mod trailers;
 
 pub use classify::{
     Classify, ErrorsOnly, GRPC_FAILURES, GrpcClassify, HttpClassify, grpc_status, retry_after,
 };
+pub use deadline::{
+    Deadline, DeadlineFuture, DeadlineLayer, PropagateDeadline, PropagateDeadlineLayer,
+    PropagateFuture,
+};
 pub use future::ResponseFuture;
 pub use layer::{BulkheadLayer, CircuitBreakerLayer, ResilienceLayer, RetryLayer, TimeoutLayer};
 pub use service::{Resilient, Retrying};
+pub use trailers::{BufferedBody, GrpcTrailers, GrpcTrailersLayer, TrailerStatus};

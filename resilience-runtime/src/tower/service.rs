@@ -4,7 +4,7 @@
 //! [`Pipeline::run`](crate::Pipeline::run) do: the order of contract §2.7 is defined there and
 //! only there.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -18,9 +18,10 @@ use super::future::ResponseFuture;
 use crate::budget::RetryBudget;
 use crate::bulkhead::Bulkhead;
 use crate::circuit_breaker::CircuitBreaker;
+use crate::deadline;
 use crate::error::{BoxError, ConfigError, ResilienceError};
 use crate::failure::Failure;
-use crate::layers::Layers;
+use crate::layers::{Layers, TimeoutLayer};
 use crate::pipeline::Retries;
 use crate::retry::RetryConfig;
 
@@ -37,32 +38,59 @@ pub(crate) struct Policies {
 }
 
 impl Policies {
-    fn layers(&self) -> Layers<Option<&CircuitBreaker>, Option<Duration>, Option<&Bulkhead>> {
+    pub(crate) fn layers(
+        &self,
+    ) -> Layers<Option<&CircuitBreaker>, Option<AttemptTimeout>, Option<&Bulkhead>> {
         Layers {
             circuit_breaker: self.circuit_breaker.as_deref(),
-            timeout: self.timeout,
+            timeout: self.timeout.map(AttemptTimeout),
             bulkhead: self.bulkhead.as_deref(),
         }
     }
 
     /// The layers with their concrete types, when every policy is there.
     #[inline]
-    fn all(&self) -> Option<Layers<&CircuitBreaker, Duration, &Bulkhead>> {
+    pub(crate) fn all(&self) -> Option<Layers<&CircuitBreaker, AttemptTimeout, &Bulkhead>> {
         match (&self.circuit_breaker, self.timeout, &self.bulkhead) {
             (Some(circuit_breaker), Some(timeout), Some(bulkhead)) => Some(Layers {
                 circuit_breaker,
-                timeout,
+                timeout: AttemptTimeout(timeout),
                 bulkhead,
             }),
             _ => None,
         }
     }
 
-    fn check(&self) -> Result<(), BoxError> {
+    /// The configuration's error, or `Timeout` when the request's deadline has passed (a call
+    /// that cannot finish in time is not started).
+    #[inline]
+    pub(crate) fn check(&self) -> Result<(), ResilienceError> {
         match &self.invalid {
-            Some(error) => Err(Box::new(ResilienceError::Config(error.clone()))),
+            Some(error) => Err(ResilienceError::Config(error.clone())),
+            None if deadline::expired() => Err(super::deadline::expired()),
             None => Ok(()),
         }
+    }
+}
+
+/// An attempt's timeout: the configured one, shortened to the request's time left
+/// ([`deadline::bound`]) when the attempt starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AttemptTimeout(pub(crate) Duration);
+
+impl TimeoutLayer for AttemptTimeout {
+    type Bounded<F: Future> = <Duration as TimeoutLayer>::Bounded<F>;
+    #[inline(always)]
+    fn bound<F: Future>(&self, future: F) -> Self::Bounded<F> {
+        deadline::bound(self.0).bound(future)
+    }
+}
+
+impl TimeoutLayer for Option<AttemptTimeout> {
+    type Bounded<F: Future> = <Option<Duration> as TimeoutLayer>::Bounded<F>;
+    #[inline]
+    fn bound<F: Future>(&self, future: F) -> Self::Bounded<F> {
+        self.map(|timeout| deadline::bound(timeout.0)).bound(future)
     }
 }
 
@@ -100,7 +128,7 @@ where
     }
 }
 
-fn inner_error<Response>(error: BoxError) -> Failure<Attempt<Response>> {
+pub(crate) fn inner_error<Response>(error: BoxError) -> Failure<Attempt<Response>> {
     match error.downcast::<ResilienceError>() {
         Ok(rejection) => Failure::Rejected(*rejection),
         Err(error) => Failure::Operation(Attempt::Error(error)),
@@ -109,7 +137,7 @@ fn inner_error<Response>(error: BoxError) -> Failure<Attempt<Response>> {
 
 /// What the caller gets: the response (a failed one too, once the retries ran out), or the
 /// inner service's error, or the policy's rejection, both as a [`BoxError`].
-fn finish<Response>(
+pub(crate) fn finish<Response>(
     outcome: Result<Response, Failure<Attempt<Response>>>,
 ) -> Result<Response, BoxError> {
     match outcome {
@@ -119,7 +147,7 @@ fn finish<Response>(
     }
 }
 
-fn every_failure<Response>(_: &Attempt<Response>) -> bool {
+pub(crate) fn every_failure<Response>(_: &Attempt<Response>) -> bool {
     true
 }
 
@@ -302,7 +330,7 @@ impl<S: Clone, Request: Clone> Attempts<S, Request> {
 /// `max_duration`, the framework's classification of rejections), with the budget and
 /// `Retry-After` applied around its decision. The pipeline calls its `after` as it calls
 /// [`Retries::after`].
-struct BudgetedRetries<'a, C> {
+pub(crate) struct BudgetedRetries<'a, C> {
     retries: Retries<'a>,
     config: Option<&'a RetryConfig>,
     budget: Option<&'a RetryBudget>,
@@ -312,7 +340,7 @@ struct BudgetedRetries<'a, C> {
 }
 
 impl<'a, C> BudgetedRetries<'a, C> {
-    fn new(policies: &'a Policies, classify: &'a C) -> Self {
+    pub(crate) fn new(policies: &'a Policies, classify: &'a C) -> Self {
         let config = policies.retry.as_ref();
         BudgetedRetries {
             retries: Retries::new(config),
@@ -326,7 +354,7 @@ impl<'a, C> BudgetedRetries<'a, C> {
         }
     }
 
-    fn after<Response, RetryIf>(
+    pub(crate) fn after<Response, RetryIf>(
         &mut self,
         outcome: Result<Response, Failure<Attempt<Response>>>,
         retry_if: &RetryIf,
@@ -353,6 +381,12 @@ impl<'a, C> BudgetedRetries<'a, C> {
         {
             return ControlFlow::Break(outcome);
         }
+        // A retry that would start after the request's deadline is not made.
+        if let (Some(asked), Some(left)) = (asked, deadline::remaining())
+            && asked >= left
+        {
+            return ControlFlow::Break(outcome);
+        }
         if let Some(budget) = self.budget
             && !budget.withdraw()
         {
@@ -367,8 +401,19 @@ impl<'a, C> BudgetedRetries<'a, C> {
                 ControlFlow::Break(result)
             }
             ControlFlow::Continue(delay) => {
+                let delay = asked.unwrap_or(delay);
+                if let Some(left) = deadline::remaining()
+                    && delay >= left
+                {
+                    // The backoff's delay outlasts the deadline; the failed outcome is gone
+                    // (the decision consumed it), so the caller gets the deadline's `Timeout`.
+                    if let Some(budget) = self.budget {
+                        budget.refund();
+                    }
+                    return ControlFlow::Break(Err(Failure::Rejected(super::deadline::expired())));
+                }
                 self.retries_done += 1;
-                ControlFlow::Continue(asked.unwrap_or(delay))
+                ControlFlow::Continue(delay)
             }
         }
     }
