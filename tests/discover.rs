@@ -166,7 +166,12 @@ async fn a_retry_avoids_the_instance_that_failed_this_call() {
     assert_eq!(healthy.hits(), 40);
 }
 
-#[retry(name = "discover-tests/requeue", max_retries = 1, base_delay = "1h", max_delay = "1h")]
+#[retry(
+    name = "discover-tests/requeue",
+    max_retries = 1,
+    base_delay = "1h",
+    max_delay = "1h"
+)]
 #[discover("discover-tests/requeue", balancer = "round_robin")]
 async fn requeued(client: ServiceClient) -> Result<String, CallError> {
     name_of(&client).await
@@ -184,7 +189,12 @@ async fn a_connection_refused_moves_the_call_to_another_instance_without_a_retry
     let refused_port = refused.local_addr().unwrap().port();
     drop(refused);
     global()
-        .register(Instance::new(service, "refusing", "127.0.0.1", refused_port))
+        .register(Instance::new(
+            service,
+            "refusing",
+            "127.0.0.1",
+            refused_port,
+        ))
         .unwrap();
     healthy.register(service, "healthy", &[]);
 

@@ -293,3 +293,71 @@ async fn a_timeout_counts_as_a_circuit_breaker_failure() {
     );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+mod deadline_propagation {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use resilience::{ResilienceError, deadline, retry, timeout};
+    use tokio::time::{Instant, sleep};
+
+    static STARTED: AtomicU32 = AtomicU32::new(0);
+
+    #[timeout("1s")]
+    async fn slow() -> Result<(), ResilienceError> {
+        STARTED.fetch_add(1, Ordering::SeqCst);
+        sleep(Duration::from_millis(300)).await;
+        Ok(())
+    }
+
+    /// Within a request's deadline, `#[timeout]` bounds each attempt by the time left, and an
+    /// attempt with no time left is not started.
+    #[tokio::test(start_paused = true)]
+    async fn a_timeout_is_cut_to_the_requests_deadline_and_a_late_call_is_not_started() {
+        let started = Instant::now();
+        let result = deadline::scope(started + Duration::from_millis(50), slow()).await;
+        assert!(
+            matches!(result, Err(ResilienceError::Timeout { after }) if after == Duration::from_millis(50)),
+            "{result:?}"
+        );
+        assert_eq!(started.elapsed(), Duration::from_millis(50));
+        assert_eq!(STARTED.load(Ordering::SeqCst), 1);
+
+        let result = deadline::scope(Instant::now(), slow()).await;
+        assert!(
+            matches!(result, Err(ResilienceError::Timeout { .. })),
+            "{result:?}"
+        );
+        assert_eq!(
+            STARTED.load(Ordering::SeqCst),
+            1,
+            "a call past its deadline started"
+        );
+
+        // Outside any deadline: the attribute's own second.
+        assert!(slow().await.is_ok());
+    }
+
+    static ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+    #[retry(max_retries = 5, base_delay = "100ms", jitter_factor = 0.0)]
+    async fn failing() -> Result<(), ResilienceError> {
+        ATTEMPTS.fetch_add(1, Ordering::SeqCst);
+        Err(ResilienceError::Operation("down".into()))
+    }
+
+    /// A retry whose delay reaches past the request's deadline is not made: the last error
+    /// comes back at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_that_would_end_past_the_deadline_is_not_made() {
+        let started = Instant::now();
+        // 100 ms, then 200 ms: the second retry would start at 300 ms, past 250 ms.
+        let result = deadline::scope(started + Duration::from_millis(250), failing()).await;
+        assert!(
+            matches!(result, Err(ResilienceError::Operation(_))),
+            "{result:?}"
+        );
+        assert_eq!(ATTEMPTS.load(Ordering::SeqCst), 2);
+        assert_eq!(started.elapsed(), Duration::from_millis(100));
+    }
+}

@@ -169,7 +169,8 @@ impl<F: Future> Future for Unbounded<F> {
 
 pin_project_lite::pin_project! {
     /// `tokio::time::timeout` with its expiry mapped to `ResilienceError::Timeout`, and nothing
-    /// else: no extra state machine around tokio's future.
+    /// else: no extra state machine around tokio's future. A zero duration fails at once
+    /// without polling the future: an attempt with no time left is not started.
     #[derive(Debug)]
     pub struct Bounded<F> {
         #[pin]
@@ -184,6 +185,10 @@ impl<F: Future> Future for Bounded<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let after = *this.after;
+        if after.is_zero() {
+            // No time at all (the request's deadline has passed): the attempt is not started.
+            return Poll::Ready(Err(ResilienceError::Timeout { after }));
+        }
         this.inner
             .poll(cx)
             .map(|result| result.map_err(|_| ResilienceError::Timeout { after }))

@@ -198,6 +198,14 @@ impl<'a> Retries<'a> {
                 ControlFlow::Break(outcome)
             }
             RetryDecision::RetryAfter(delay) => {
+                // Within a request's deadline, a retry that could not start before it is not
+                // made: the call ends with its last error (as `max_duration` does).
+                if let Some(left) = crate::deadline::remaining()
+                    && delay >= left
+                {
+                    self.done(RetryOutcome::MaxDuration);
+                    return ControlFlow::Break(outcome);
+                }
                 if let Some(budget) = self.site.and_then(RetrySite::budget)
                     && !budget.withdraw()
                 {
