@@ -678,3 +678,30 @@ mod budget {
         );
     }
 }
+
+mod zero_delay {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use resilience::{ResilienceError, retry};
+
+    static ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+    #[retry(max_retries = 3, base_delay = "0ms", jitter_factor = 0.0)]
+    async fn fails_three_times() -> Result<u32, ResilienceError> {
+        let attempt = ATTEMPTS.fetch_add(1, Ordering::SeqCst);
+        if attempt < 3 {
+            return Err(ResilienceError::Operation("not yet".into()));
+        }
+        Ok(attempt)
+    }
+
+    /// A zero delay retries at once: no timer (tokio's `sleep(0)` would wait for the next
+    /// millisecond tick, 1 ms per retry on the paused clock).
+    #[tokio::test(start_paused = true)]
+    async fn a_zero_delay_retries_without_waiting_for_a_timer_tick() {
+        let started = tokio::time::Instant::now();
+        assert_eq!(fails_three_times().await.unwrap(), 3);
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
+}

@@ -393,8 +393,11 @@ macro_rules! __pipeline {
                 ::core::ops::ControlFlow::Break(result) => break result,
                 ::core::ops::ControlFlow::Continue(delay) => {
                     // No bulkhead slot and no breaker permit is held here: both belong to the
-                    // attempt, which has ended.
-                    $crate::__generated::sleep(delay).await
+                    // attempt, which has ended. A zero delay retries at once: tokio's
+                    // `sleep(0)` would wait for the timer's next millisecond tick.
+                    if !delay.is_zero() {
+                        $crate::__generated::sleep(delay).await
+                    }
                 }
             }
         }
