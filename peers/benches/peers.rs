@@ -21,14 +21,21 @@
 //!   row, in order; `PEERS_ROUNDS` rounds (default 21) are run, so every variant is interleaved
 //!   with every other, and each figure is the median over the rounds.
 //! - Allocations are counted by a counting global allocator (a per-thread count, so the two
-//!   threads of a two-thread row count their own), over every measured call.
-//! - Two-thread rows run the batch on two std threads at once (started by a barrier), on one
-//!   shared policy; the figure is the mean of the two threads' ns per call. Each thread stamps
-//!   the time every 1/128 of its batch; a stretch between two stamps no longer than twice the
-//!   median stretch counts as running. The overlap is the share of the two threads' span in
-//!   which both were running: a two-thread figure with a low overlap did not measure contention.
-//!   On a shared machine the threads often do not run at once, so each round tries a two-thread
-//!   batch up to five times and keeps the one with the largest overlap (stopping at 80 %).
+//!   threads of a two-thread row count their own), over every measured call, while the variant's
+//!   own code runs: making its future and each poll of it (not the runtime parking between two
+//!   polls). Every variant, the bare one included, pays the same few thread-local writes for it.
+//! - Two-thread rows run the batch on two std threads at once, each pinned to its own CPU
+//!   (Linux), started by a barrier and then spinning until both are on a CPU, on one shared
+//!   policy; the figure is the mean of the two threads' ns per call on the on-CPU clock (which
+//!   subtracts run-queue waits, not time spent parked on a peer's lock). A two-thread batch is a
+//!   quarter of the one-thread batch. Each thread stamps the time every 1/128 of its batch; a
+//!   stretch between two stamps no longer than twice the median stretch counts as progressing.
+//!   Reported: the share of the two threads' span in which both were inside their batch, and
+//!   the share in which both were progressing. A figure with both low did not measure
+//!   contention; one with the first high and the second low measured a policy that serialises
+//!   its callers (a `Mutex`: one thread parks while the other runs). Each round tries a
+//!   two-thread batch up to eight times, keeping the one where the threads were most together
+//!   (stopping once both progressed at once for 80 % of the span).
 //!
 //! Output: the tables in Markdown on stdout (what `scripts/bench` writes into `BENCHMARKS.md`).
 //!
@@ -45,6 +52,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -73,7 +81,9 @@ struct CountingAllocator;
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 thread_local! {
-    /// Allocations made by this thread so far.
+    /// Whether this thread is inside a variant's code (see `Counting`).
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    /// Allocations made by this thread inside a variant's code so far.
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
 }
 
@@ -81,22 +91,45 @@ fn allocations() -> u64 {
     ALLOCATIONS.try_with(Cell::get).unwrap_or(0)
 }
 
+fn note_allocation() {
+    // `try_with`: the allocator also runs while this thread's locals are destroyed.
+    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+    }
+}
+
+/// Counts this thread's allocations while it lives: around a variant's call and each poll of
+/// its future, so that what the runtime allocates when it parks between polls (tokio's driver,
+/// a few times per `block_on` that sleeps) is not charged to the variant.
+struct Counting(bool);
+
+impl Counting {
+    fn on() -> Counting {
+        Counting(COUNTING.with(|counting| counting.replace(true)))
+    }
+}
+
+impl Drop for Counting {
+    fn drop(&mut self) {
+        COUNTING.with(|counting| counting.set(self.0));
+    }
+}
+
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // `try_with`: the allocator also runs while this thread's locals are destroyed.
-        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+        note_allocation();
         // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc`'s contract.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+        note_allocation();
         // SAFETY: as above.
         unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
+        note_allocation();
         // SAFETY: as above.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -443,7 +476,18 @@ fn measure<O: Operation>(operation: &mut O, calls: u64) -> Batch {
             stamps.push(Instant::now());
             let started = OnCpuTime::begin();
             for call in 1..=calls {
-                let outcome = black_box(operation.call().await);
+                let future = {
+                    let _counting = Counting::on();
+                    operation.call()
+                };
+                let mut future = pin!(future);
+                let outcome = black_box(
+                    std::future::poll_fn(|cx| {
+                        let _counting = Counting::on();
+                        future.as_mut().poll(cx)
+                    })
+                    .await,
+                );
                 assert!(outcome.is_ok(), "a variant failed on the success path");
                 if call % stride == 0 {
                     stamps.push(Instant::now());
@@ -508,8 +552,10 @@ struct Variant {
     calls: u64,
     /// ns per call of each round.
     per_call: Vec<f64>,
-    /// Overlap of the two threads in each round (two-thread rows).
+    /// Overlap of the two threads in each round (two-thread rows): both progressing, and both
+    /// inside their batch.
     overlap: Vec<f64>,
+    window_overlap: Vec<f64>,
     allocations: u64,
     measured_calls: u64,
 }
@@ -554,6 +600,7 @@ impl Row {
             calls: 0,
             per_call: Vec::new(),
             overlap: Vec::new(),
+            window_overlap: Vec::new(),
             allocations: 0,
             measured_calls: 0,
         });
@@ -567,13 +614,25 @@ fn run_batch(runner: &Runner, calls: u64, threads: usize) -> Vec<Batch> {
         return vec![runner(calls)];
     }
     let start = std::sync::Barrier::new(threads);
+    let on_cpu = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let running: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
+            .map(|index| {
+                let (runner, start, on_cpu) = (&runner, &start, &on_cpu);
+                scope.spawn(move || {
+                    pin_to_cpu(index);
                     // The runtime and the thread's first allocations before the barrier.
                     runner(1);
                     start.wait();
+                    // Then spin until every thread is on a CPU (or 50 ms have passed): a thread
+                    // woken by the barrier may still be waiting for a CPU.
+                    on_cpu.fetch_add(1, Ordering::AcqRel);
+                    let spinning = Instant::now();
+                    while on_cpu.load(Ordering::Acquire) < threads
+                        && spinning.elapsed() < Duration::from_millis(50)
+                    {
+                        std::hint::spin_loop();
+                    }
                     runner(calls)
                 })
             })
@@ -584,6 +643,36 @@ fn run_batch(runner: &Runner, calls: u64, threads: usize) -> Vec<Batch> {
             .collect()
     })
 }
+
+/// Pins this thread to CPU `index` (modulo the CPUs this process may use), so that the two
+/// threads of a two-thread row run on two CPUs: left to itself, the scheduler often queues a
+/// new thread behind its parent on the same CPU while the other is busy with other processes,
+/// and the two then never run at once.
+#[cfg(target_os = "linux")]
+fn pin_to_cpu(index: usize) {
+    // SAFETY: `cpu_set_t` is plain data (all zeroes is an empty set); `sched_getaffinity` and
+    // `sched_setaffinity` read and write exactly `size_of::<cpu_set_t>()` bytes of it, and pid 0
+    // is the calling thread.
+    unsafe {
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        if libc::sched_getaffinity(0, size, &mut allowed) != 0 {
+            return;
+        }
+        let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+            .filter(|&cpu| libc::CPU_ISSET(cpu, &allowed))
+            .collect();
+        if cpus.len() < 2 {
+            return;
+        }
+        let mut one: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpus[index % cpus.len()], &mut one);
+        libc::sched_setaffinity(0, size, &one);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pin_to_cpu(_index: usize) {}
 
 /// The stretches in which a thread was running: between two stamps, no longer than twice the
 /// median stretch.
@@ -632,6 +721,32 @@ fn overlap(batches: &[Batch]) -> f64 {
     }
 }
 
+/// The share of the threads' span in which the first two were both inside their batch (between
+/// their first and last stamps), running or not.
+fn window_overlap(batches: &[Batch]) -> f64 {
+    let (Some(first), Some(second)) = (batches.first(), batches.get(1)) else {
+        return 0.0;
+    };
+    let (a_start, a_end) = (first.stamps[0], first.stamps[first.stamps.len() - 1]);
+    let (b_start, b_end) = (second.stamps[0], second.stamps[second.stamps.len() - 1]);
+    let span = a_end.max(b_end) - a_start.min(b_start);
+    let both = a_end
+        .min(b_end)
+        .saturating_duration_since(a_start.max(b_start));
+    if span.is_zero() {
+        0.0
+    } else {
+        both.as_secs_f64() / span.as_secs_f64()
+    }
+}
+
+/// How well a two-thread batch measured contention: both threads progressing at once, then both
+/// inside their batch at once (a lock that serialises them keeps the first at 0 whatever the
+/// scheduler does).
+fn together(batches: &[Batch]) -> f64 {
+    overlap(batches) + window_overlap(batches)
+}
+
 fn median(samples: &[f64]) -> f64 {
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -639,7 +754,7 @@ fn median(samples: &[f64]) -> f64 {
 }
 
 /// Tries per round of a two-thread batch (the one where the threads overlapped most is kept).
-const TWO_THREAD_TRIES: usize = 5;
+const TWO_THREAD_TRIES: usize = 8;
 
 /// Sizes each variant's batch, then runs `rounds` rounds of every variant of every row.
 fn measure_rows(rows: &mut [Row], rounds: usize, batch_time: Duration, calibrate: bool) {
@@ -660,21 +775,26 @@ fn measure_rows(rows: &mut [Row], rounds: usize, batch_time: Duration, calibrate
         }
     }
     for _ in 0..rounds {
+        // Not recorded: the first batch after the last round's largest balancers ran slower.
+        (rows[0].variants[0].runner)(rows[0].variants[0].calls);
         for row in rows.iter_mut() {
             for variant in &mut row.variants {
                 let batches = if row.threads == 1 {
                     run_batch(&variant.runner, variant.calls, 1)
                 } else {
+                    // A quarter of the batch per thread: short enough to fit in the time both
+                    // threads get a CPU at once.
+                    let calls = (variant.calls / 4).max(5);
                     // Contention is measured only while both threads run: on a shared machine
-                    // they often do not, so of up to five tries the batch where they overlapped
+                    // they often do not, so of up to eight tries the batch where they overlapped
                     // most is kept.
-                    let mut best = run_batch(&variant.runner, variant.calls, row.threads);
+                    let mut best = run_batch(&variant.runner, calls, row.threads);
                     for _ in 1..TWO_THREAD_TRIES {
                         if overlap(&best) >= 0.8 {
                             break;
                         }
-                        let next = run_batch(&variant.runner, variant.calls, row.threads);
-                        if overlap(&next) > overlap(&best) {
+                        let next = run_batch(&variant.runner, calls, row.threads);
+                        if together(&next) > together(&best) {
                             best = next;
                         }
                     }
@@ -689,6 +809,7 @@ fn measure_rows(rows: &mut [Row], rounds: usize, batch_time: Duration, calibrate
                 variant.measured_calls += calls;
                 if row.threads > 1 {
                     variant.overlap.push(overlap(&batches));
+                    variant.window_overlap.push(window_overlap(&batches));
                 }
             }
         }
@@ -1271,9 +1392,9 @@ fn print(rows: &[Row], rounds: usize, batch_time: Duration, flatness: &str) {
         if row.threads > 1 {
             let _ = writeln!(
                 details,
-                "| variant | ns/call (per thread) | over bare | ratio to bare | allocations/call | both threads running |"
+                "| variant | ns/call (per thread) | over bare | ratio to bare | allocations/call | both in their batch | both progressing |"
             );
-            let _ = writeln!(details, "| --- | ---: | ---: | ---: | ---: | ---: |");
+            let _ = writeln!(details, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         } else {
             let _ = writeln!(
                 details,
@@ -1301,7 +1422,12 @@ fn print(rows: &[Row], rounds: usize, batch_time: Duration, flatness: &str) {
                 times(this / bare)
             );
             if row.threads > 1 {
-                let _ = write!(details, " {:.0} % |", 100.0 * median(&variant.overlap));
+                let _ = write!(
+                    details,
+                    " {:.0} % | {:.0} % |",
+                    100.0 * median(&variant.window_overlap),
+                    100.0 * median(&variant.overlap)
+                );
             }
             let _ = writeln!(details);
         }
@@ -1349,7 +1475,8 @@ fn print(rows: &[Row], rounds: usize, batch_time: Duration, flatness: &str) {
             _ => (String::new(), String::new(), None),
         };
         let allocations = ours.allocations as f64 / ours.measured_calls.max(1) as f64;
-        let overlap = (row.threads > 1).then(|| median(&ours.overlap));
+        let overlap =
+            (row.threads > 1).then(|| (median(&ours.window_overlap), median(&ours.overlap)));
         headline.push((
             row.title.clone(),
             format!("{} ({:+.1})", ns(ours_ns), ours_over),
@@ -1372,7 +1499,11 @@ fn print(rows: &[Row], rounds: usize, batch_time: Duration, flatness: &str) {
             None => (String::new(), ""),
         };
         let title = match overlap {
-            Some(overlap) => format!("{title} (both running {:.0} %)", 100.0 * overlap),
+            Some((window, progress)) => format!(
+                "{title} (ours: both in their batch {:.0} %, both progressing {:.0} %)",
+                100.0 * window,
+                100.0 * progress
+            ),
             None => title,
         };
         println!(
