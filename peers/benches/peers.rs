@@ -19,8 +19,9 @@
 //! - A batch is `calls` calls of one variant in one `block_on`, sized once so that a batch takes
 //!   about `PEERS_BATCH_MS` (default 10 ms). A round runs one batch of every variant of every
 //!   row, in order; `PEERS_ROUNDS` rounds (default 21) are run, so every variant is interleaved
-//!   with every other, and each figure is the median over the rounds. Each round opens with an
-//!   unrecorded pass over the first row (what runs first in a round ran several times slower).
+//!   with every other, and each figure is the median over the rounds. Each round starts one row
+//!   further on, after an unrecorded pass over that row (what ran first in a round sometimes
+//!   ran several times slower).
 //!   The balancer rows run in rounds of their own, after the others (`PEERS_MAX_INSTANCES`,
 //!   default 10,000, drops the larger sizes).
 //! - Allocations are counted by a counting global allocator (a per-thread count, so the two
@@ -777,14 +778,17 @@ fn measure_rows(rows: &mut [Row], rounds: usize, batch_time: Duration, calibrate
             };
         }
     }
-    for _ in 0..rounds {
-        // Not recorded: a pass over the first row. Whatever is measured first in a round runs
-        // slower (the first row's bare 4.6 ns came out 16-21 ns, its other variants as much
-        // more, for tens of milliseconds; the cause was not found).
-        for variant in &rows[0].variants {
+    let count = rows.len();
+    for round in 0..rounds {
+        // Each round starts at the next row, after an unrecorded pass over it: in some rounds
+        // whatever ran first ran several times slower (a bare call of 4.6 ns came out 16-21 ns,
+        // for tens of milliseconds; the cause was not found). Rotating spreads what is left of
+        // it over every row, in one round in `count`, below the median.
+        for variant in &rows[round % count].variants {
             (variant.runner)(variant.calls);
         }
-        for row in rows.iter_mut() {
+        for index in 0..count {
+            let row = &mut rows[(round + index) % count];
             for variant in &mut row.variants {
                 let batches = if row.threads == 1 {
                     run_batch(&variant.runner, variant.calls, 1)
