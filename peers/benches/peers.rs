@@ -43,7 +43,8 @@
 //!
 //! Output: the tables in Markdown on stdout (what `scripts/bench` writes into `BENCHMARKS.md`).
 //!
-//! Run: `cargo bench -p resilience-peers --bench peers` (about half a minute). `cargo test
+//! Run: `cargo bench -p resilience-peers --bench peers` (about three minutes on a shared 2-core
+//! machine, most of it the two-thread tries and the balancers at 10^4 instances). `cargo test
 //! --all-targets` runs every variant a few times and prints nothing.
 
 // A `GlobalAlloc` impl is unsafe by definition; the one below only counts, then forwards each
