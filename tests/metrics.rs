@@ -76,6 +76,22 @@ async fn every_policy_records_the_contract_names_and_labels() {
     release.send(()).unwrap();
     running.await.unwrap().unwrap();
 
+    // Discovery: instances by state at each publication of their service.
+    let discovery = resilience::ServiceDiscovery::new();
+    for id in ["a", "b", "c"] {
+        discovery
+            .register(resilience::Instance::new(
+                "m-service",
+                id,
+                "127.0.0.1",
+                9000,
+            ))
+            .unwrap();
+    }
+    discovery
+        .set_healthy(&resilience::InstanceId::new("m-service", "c"), false)
+        .unwrap();
+
     let got = recorded(&snapshotter);
     let expect = |key: &str, value: &str| {
         assert_eq!(
@@ -138,6 +154,18 @@ async fn every_policy_records_the_contract_names_and_labels() {
         "1",
     );
     expect("resilience_bulkhead_running{name=m-bulkhead}", "0");
+    expect(
+        "resilience_discovery_instances{service=m-service,state=healthy}",
+        "2",
+    );
+    expect(
+        "resilience_discovery_instances{service=m-service,state=unhealthy}",
+        "1",
+    );
+    expect(
+        "resilience_discovery_instances{service=m-service,state=ejected}",
+        "0",
+    );
     // Every name is the contract's: nothing else under `resilience_`.
     for key in got.keys() {
         let name = key.split('{').next().unwrap();
@@ -153,6 +181,8 @@ async fn every_policy_records_the_contract_names_and_labels() {
                 "resilience_bulkhead_running",
                 "resilience_bulkhead_waiting",
                 "resilience_bulkhead_wait_seconds",
+                "resilience_discovery_instances",
+                "resilience_discovery_ejections_total",
             ]
             .contains(&name),
             "{key}"

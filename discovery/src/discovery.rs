@@ -642,15 +642,37 @@ impl Inner {
                 }
                 state.log.push_back(Arc::new(delta));
                 state.revision = revision;
+                #[cfg(feature = "metrics")]
+                record_instances(service, state);
                 catalog
                     .services
                     .insert(service.to_owned(), Arc::new(state.clone()));
             }
             _ => {
+                #[cfg(feature = "metrics")]
+                record_instances(service, &Service::default());
                 catalog.services.remove(service);
             }
         }
         self.catalog.store(Arc::new(catalog));
+    }
+}
+
+/// Contract §8's `resilience_discovery_instances{service,state}` for this process's environment,
+/// set at each publication of the service: eligible ones are `healthy`, ejected ones
+/// `ejected`, the others (failing their health checks) `unhealthy`.
+#[cfg(feature = "metrics")]
+fn record_instances(service: &str, state: &Service) {
+    let ejected = state.ejected.load(std::sync::atomic::Ordering::Relaxed) as usize;
+    let healthy = state.eligible.len();
+    let unhealthy = state.in_env.len().saturating_sub(healthy + ejected);
+    for (label, count) in [
+        ("healthy", healthy),
+        ("unhealthy", unhealthy),
+        ("ejected", ejected),
+    ] {
+        metrics::gauge!("resilience_discovery_instances", "service" => service.to_owned(), "state" => label)
+            .set(count as f64);
     }
 }
 

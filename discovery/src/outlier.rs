@@ -110,6 +110,14 @@ fn eject<S: Services>(services: &Arc<S>, endpoint: &Arc<Endpoint>) {
     let duration = ejection_length(config, times);
     let deadline = deadline_after(Instant::now(), duration);
     tracing::info!(target: "resilience::discovery", instance = %id, ?duration, times, "instance ejected");
+    #[cfg(feature = "metrics")]
+    metrics::counter!("resilience_discovery_ejections_total", "service" => id.service.clone())
+        .increment(1);
+    resilience_runtime::events::emit(|| resilience_runtime::events::Event::InstanceEjected {
+        service: id.service.clone(),
+        instance: id.id.clone(),
+        duration,
+    });
     services.refresh(endpoint);
     readmit_at(services, endpoint, deadline);
 }

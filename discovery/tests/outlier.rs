@@ -92,11 +92,24 @@ fn assert_gets_no_picks(discovery: &ServiceDiscovery, service: &str, id: &str) {
 
 #[tokio::test(start_paused = true)]
 async fn five_consecutive_failures_eject_an_instance_which_then_gets_no_picks() {
+    let mut events = resilience_runtime::registry().subscribe();
     let discovery = service("eject", &["a", "b"]);
     fail(&discovery, "eject", "a", 4);
     assert!(!is_ejected(&discovery, "eject", "a"), "four are not enough");
     fail(&discovery, "eject", "a", 1);
     assert!(is_ejected(&discovery, "eject", "a"));
+    // The ejection is an event (contract §8), naming the service and the instance.
+    let ejected = std::iter::from_fn(|| events.try_recv().ok()).find_map(|event| match event {
+        resilience_runtime::events::Event::InstanceEjected {
+            service,
+            instance,
+            duration,
+        } if service == "eject" => Some((instance, duration)),
+        _ => None,
+    });
+    let (instance, duration) = ejected.expect("an InstanceEjected event");
+    assert_eq!(instance, "a");
+    assert!(duration >= Duration::from_secs(27), "{duration:?}");
     assert!(
         endpoint(&discovery, "eject", "a").is_healthy(),
         "ejection is not active health"
