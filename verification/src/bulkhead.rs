@@ -265,7 +265,9 @@ pub fn queue_accounted(_k: &Constants, s: &Vars) -> bool {
 /// `OnePlaceEach`.
 pub fn one_place_each(_k: &Constants, s: &Vars) -> bool {
     s.running & s.granted == 0
-        && s.waiting.iter().all(|&c| !is_running(s, c) && !is_granted(s, c))
+        && s.waiting
+            .iter()
+            .all(|&c| !is_running(s, c) && !is_granted(s, c))
         && s.waiting
             .iter()
             .enumerate()
@@ -354,7 +356,8 @@ pub fn implementation_next(k: &Constants, step: StepFn, s: &Vars, action: Action
             let mut env = s.clone();
             env.waiting.retain(|&x| x != c);
             // `step` counts, `slots.rs` removes the ticket (not the head).
-            let (next, decision) = step(concretize(s), Event::Leave { granted: false }, &k.limits());
+            let (next, decision) =
+                step(concretize(s), Event::Leave { granted: false }, &k.limits());
             env.in_flight = next.in_flight;
             env.queued = next.queued;
             (decision == Decision::Done).then_some(env)
@@ -506,6 +509,10 @@ pub fn check_refinement(step: StepFn) -> Result<RefinementReport, String> {
         |s, action| implementation_next(&model.k, step, s, action),
     )
 }
+
+/// The names of the spec's liveness properties (its `.cfg`'s `PROPERTIES`) checked by
+/// [`check_liveness`].
+pub const LIVENESS: [&str; 1] = ["QueuedEventuallyServed"];
 
 /// `Fairness` of the spec: `WF_vars(Finish(c))` and `WF_vars(Start(c))` for every caller.
 pub fn fairness(k: &Constants) -> Vec<crate::liveness::Fairness<Action>> {

@@ -157,7 +157,9 @@ impl<S: Clone + Eq + Hash + Debug> Graph<S> {
         let outside: Vec<bool> = self.states.iter().map(|s| !q(s)).collect();
         // The states not satisfying `q` reachable, through such states, from a `p` one.
         let mut reached = vec![false; n];
-        let mut stack: Vec<usize> = (0..n).filter(|&i| outside[i] && p(&self.states[i])).collect();
+        let mut stack: Vec<usize> = (0..n)
+            .filter(|&i| outside[i] && p(&self.states[i]))
+            .collect();
         let pending = stack.len();
         for &i in &stack {
             reached[i] = true;
@@ -191,8 +193,9 @@ impl<S: Clone + Eq + Hash + Debug> Graph<S> {
                         .fold(bits, |bits, &(_, t)| bits | t)
                 });
                 let enabled_somewhere = component.iter().fold(0, |bits, &i| bits | self.enabled[i]);
-                let enabled_everywhere =
-                    component.iter().fold(u64::MAX, |bits, &i| bits & self.enabled[i]);
+                let enabled_everywhere = component
+                    .iter()
+                    .fold(u64::MAX, |bits, &i| bits & self.enabled[i]);
                 let weak_unfair = enabled_everywhere & !taken & !self.strong;
                 if weak_unfair != 0 {
                     continue; // Every behaviour staying here neglects a WF action.
@@ -326,9 +329,15 @@ mod tests {
         // Stop is enabled only in 0, so a ring that keeps moving disables it infinitely often:
         // WF(Stop) is satisfied by the ring, SF(Stop) is not.
         let inc = || Fairness::weak("WF(Inc)", |a: &&str| *a == "Inc");
-        let weak = Graph::explore(&Ring, &[inc(), Fairness::weak("WF(Stop)", |a: &&str| *a == "Stop")]);
+        let weak = Graph::explore(
+            &Ring,
+            &[inc(), Fairness::weak("WF(Stop)", |a: &&str| *a == "Stop")],
+        );
         assert!(weak.leads_to(|&s| s == 0, |&s| s == 3).is_err());
-        let strong = Graph::explore(&Ring, &[inc(), Fairness::strong("SF(Stop)", |a: &&str| *a == "Stop")]);
+        let strong = Graph::explore(
+            &Ring,
+            &[inc(), Fairness::strong("SF(Stop)", |a: &&str| *a == "Stop")],
+        );
         let report = strong
             .leads_to(|&s| s == 0, |&s| s == 3)
             .expect("SF(Stop) forces the exit");

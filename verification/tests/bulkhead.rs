@@ -114,7 +114,10 @@ fn a_queued_caller_eventually_runs_or_leaves_under_fairness() {
     let k = Constants::from_cfg();
     let report = check_liveness(&BulkheadModel::spec(), &fairness(&k))
         .unwrap_or_else(|violation| panic!("{violation}"));
-    eprintln!("Bulkhead liveness (spec): {report:?} in {:?}", started.elapsed());
+    eprintln!(
+        "Bulkhead liveness (spec): {report:?} in {:?}",
+        started.elapsed()
+    );
     assert!(report.pending > 0, "{report:?}");
     let report = check_liveness(&BulkheadModel::implementation(step), &fairness(&k))
         .unwrap_or_else(|violation| panic!("{violation}"));
@@ -131,9 +134,16 @@ fn without_fairness_a_queued_caller_may_wait_forever() {
 fn liveness_catches_a_lifo_hand_over_that_every_invariant_allows() {
     let lifo = BulkheadModel::newest_served_first();
     // Serving the newest waiter first breaks no safety property ...
-    lifo.clone().checker().spawn_bfs().join().assert_properties();
+    lifo.clone()
+        .checker()
+        .spawn_bfs()
+        .join()
+        .assert_properties();
     // ... but the oldest can be overtaken forever.
-    let violation = check_liveness(&lifo, &fairness(&lifo.k))
-        .expect_err("LIFO starves the oldest waiter");
-    assert!(violation.starts_with("QueuedEventuallyServed"), "{violation}");
+    let violation =
+        check_liveness(&lifo, &fairness(&lifo.k)).expect_err("LIFO starves the oldest waiter");
+    assert!(
+        violation.starts_with("QueuedEventuallyServed"),
+        "{violation}"
+    );
 }

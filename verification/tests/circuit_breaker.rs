@@ -134,3 +134,48 @@ fn every_spec_invariant_is_a_checked_property() {
         assert!(names.contains(&invariant), "{invariant} is not checked");
     }
 }
+
+#[test]
+fn an_open_breaker_eventually_probes_unless_forced() {
+    use resilience_verification::circuit_breaker::{Constants, check_liveness, fairness};
+    let started = Instant::now();
+    let k = Constants::from_cfg();
+    let report = check_liveness(&CircuitBreakerModel::spec(), &fairness(&k))
+        .unwrap_or_else(|violation| panic!("{violation}"));
+    eprintln!(
+        "CircuitBreaker liveness (spec): {report:?} in {:?}",
+        started.elapsed()
+    );
+    assert!(report.pending > 0, "{report:?}");
+    check_liveness(&CircuitBreakerModel::implementation(step), &fairness(&k))
+        .unwrap_or_else(|violation| panic!("{violation}"));
+    // Without time passing (no WF(Tick)) an Open breaker may wait forever.
+    let no_tick: Vec<_> = fairness(&k).into_iter().skip(1).collect();
+    assert!(check_liveness(&CircuitBreakerModel::spec(), &no_tick).is_err());
+}
+
+/// `step` whose Open phase never half-opens, whatever the time: every invariant holds.
+fn step_never_half_opening(
+    state: State,
+    event: Event,
+    limits: &Limits,
+    now: Micros,
+) -> (State, Decision) {
+    match (state.phase, event) {
+        (Phase::Open { .. }, Event::Acquire) => (state, Decision::Rejected),
+        _ => step(state, event, limits, now),
+    }
+}
+
+#[test]
+fn liveness_catches_a_breaker_that_never_half_opens() {
+    use resilience_verification::circuit_breaker::{Constants, check_liveness, fairness};
+    let stuck = CircuitBreakerModel::implementation(step_never_half_opening);
+    let checker = stuck.clone().checker().spawn_bfs().join();
+    for invariant in INVARIANTS {
+        assert!(checker.discovery(invariant).is_none(), "{invariant}");
+    }
+    let violation =
+        check_liveness(&stuck, &fairness(&Constants::from_cfg())).expect_err("Open forever");
+    assert!(violation.starts_with("OpenEventuallyProbes"), "{violation}");
+}

@@ -518,6 +518,43 @@ mod loom {
         });
     }
 
+    /// Three threads: the holder releases the only slot while one waiter waits for it and
+    /// another queues, then gives up after one poll (waiting, or already handed the slot).
+    /// Every transition of every interleaving goes through the monitor (`monitor.rs`).
+    #[test]
+    fn two_waiters_a_cancellation_and_a_release_leave_the_slot_free() {
+        ::loom::model(|| {
+            let slots = Arc::new(Slots::new(1));
+            assert!(slots.try_acquire());
+            let stays = {
+                let slots = slots.clone();
+                thread::spawn(move || {
+                    block_on(slots.acquire());
+                    slots.release();
+                })
+            };
+            let gives_up = {
+                let slots = slots.clone();
+                thread::spawn(move || {
+                    let mut acquire = Box::pin(slots.acquire());
+                    let mut cx = Context::from_waker(Waker::noop());
+                    if acquire.as_mut().poll(&mut cx).is_ready() {
+                        // Took the slot the holder released: give it back.
+                        drop(acquire);
+                        slots.release();
+                    }
+                    // Otherwise dropped while waiting or granted: it leaves.
+                })
+            };
+            slots.release();
+            stays.join().unwrap();
+            gives_up.join().unwrap();
+            assert_eq!(slots.free(), 1, "the slot is free again");
+            let queue = slots.queue.lock().unwrap();
+            assert!(queue.waiting.is_empty() && queue.granted.is_empty());
+        });
+    }
+
     #[test]
     fn a_waiter_cancelled_as_it_is_handed_a_slot_passes_it_on() {
         ::loom::model(|| {
