@@ -15,4 +15,5 @@ pub mod circuit_breaker;
 pub mod discovery;
 pub mod explore;
 pub mod liveness;
+pub mod pipeline;
 pub mod retry;

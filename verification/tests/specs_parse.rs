@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use resilience_verification::cfg::{Cfg, specs_dir};
-use resilience_verification::{bulkhead, circuit_breaker, discovery, retry};
+use resilience_verification::{bulkhead, circuit_breaker, discovery, pipeline, retry};
 use stateright::Model;
 use tree_sitter::{Node, Parser, Tree};
 
@@ -40,6 +40,12 @@ fn rust_checks() -> Vec<RustCheck> {
             properties: names(retry::RetryModel::new(retry::Semantics::Spec)),
             liveness: &retry::LIVENESS,
             source: include_str!("../src/retry.rs"),
+        },
+        RustCheck {
+            module: "Pipeline",
+            properties: names(pipeline::PipelineModel::spec()),
+            liveness: &pipeline::LIVENESS,
+            source: include_str!("../src/pipeline.rs"),
         },
         RustCheck {
             module: "ServiceDiscovery",
