@@ -334,14 +334,14 @@ impl CircuitBreaker {
         let mut current = self.word.load(Ordering::Acquire);
         loop {
             let state = State::decode(current);
-            let limits = self.limits.load();
             if let Some(ticket) = ticket
                 && !self.is_current(ticket, state)
             {
                 #[cfg(any(debug_assertions, loom))]
-                super::monitor::dropped(&self.name, state, event, &limits, now);
+                super::monitor::dropped(&self.name, state, event, now);
                 return Decision::Ignored;
             }
+            let limits = self.limits.load();
             let (next, decision) = step(state, event, &limits, now);
             if next == state {
                 return decision;
