@@ -330,7 +330,7 @@ pub fn type_ok(k: &Constants, s: &Vars) -> bool {
 
 /// `RejectedRunsNoBody`.
 pub fn rejected_runs_no_body(_k: &Constants, s: &Vars) -> bool {
-    !(s.outcome.rejection() && matches!(s.pc, Pc::Settle | Pc::Decide)) || !s.ran
+    !(s.outcome.rejection() && matches!(s.pc, Pc::Settle | Pc::Decide) && s.ran)
 }
 
 /// `BodyInsideEveryLayer`.
