@@ -426,6 +426,29 @@ mod tests {
     }
 
     #[test]
+    fn added_slots_go_to_waiters_first_and_removed_ones_are_owed_until_released() {
+        let slots = Slots::new(1);
+        assert!(slots.try_acquire());
+        let mut waiter = pin!(slots.acquire());
+        assert!(poll(waiter.as_mut()).is_pending());
+        slots.add(2);
+        assert_eq!(slots.free(), 1, "one added slot went to the waiter");
+        assert!(poll(waiter.as_mut()).is_ready());
+        slots.remove(2);
+        assert_eq!(
+            (slots.free(), slots.debt()),
+            (0, 1),
+            "the free slot goes at once, the other is owed"
+        );
+        slots.release();
+        assert_eq!((slots.free(), slots.debt()), (0, 0), "the debt swallowed it");
+        slots.release();
+        assert_eq!(slots.free(), 1, "one slot, as configured");
+        assert!(slots.try_acquire());
+        assert!(!slots.try_acquire());
+    }
+
+    #[test]
     fn a_cancelled_waiter_leaves_the_queue_and_a_granted_one_passes_its_slot_on() {
         let slots = Slots::new(1);
         assert!(slots.try_acquire());
