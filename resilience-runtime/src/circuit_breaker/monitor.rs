@@ -116,9 +116,11 @@ fn spec_allows(
                 None => false,
             }
         }
-        // Trip(c): rate mode, Closed, current.
+        // Trip(c): rate mode, Closed, current. The mode is not checked: an override can switch
+        // a live breaker's mode (contract §7), and a trip racing that switch is applied under
+        // the new limits; the switch's reset then starts a new behaviour of the spec.
         (Phase::Closed { .. }, Event::Trip { epoch }) if current(epoch) => {
-            limits.max_failures.is_none() && bumped && recorded && opened(to)
+            bumped && recorded && opened(to)
         }
         // Cancel(c): a current trial frees its slot.
         (
