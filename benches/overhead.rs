@@ -140,9 +140,9 @@ async fn with_pipeline_run() -> Outcome {
     };
     let pipeline = Pipeline {
         retry: Some(&PIPELINE_RETRY),
-        circuit_breaker,
+        circuit_breaker: Some(circuit_breaker),
         timeout: Some(TIMEOUT),
-        bulkhead,
+        bulkhead: Some(bulkhead),
     };
     match pipeline
         .run(|_: &OperationError| true, |_: &OperationError| true, bare)
@@ -163,11 +163,11 @@ static HAND_RETRY: RetryConfig = RetryConfig::DEFAULT;
 /// attributes build them: the baseline of "no cost over the runtime".
 async fn with_pipeline_by_hand() -> Outcome {
     let layers = match (HAND_BREAKER.get(), HAND_BULKHEAD.get()) {
-        // As the attributes build them: a site's breaker and bulkhead are `None` when an
-        // override disabled them, its timeout `None` likewise.
+        // As the attributes build them: concrete layers (a disabled site hands out the
+        // pass-through breaker and bulkhead, a disabled timeout `Duration::MAX`).
         (Ok(circuit_breaker), Ok(bulkhead)) => Layers {
             circuit_breaker,
-            timeout: Some(TIMEOUT),
+            timeout: TIMEOUT,
             bulkhead,
         },
         _ => return fallback().await,
@@ -425,6 +425,16 @@ fn summary(runtime: &Runtime, rounds: u32, calls: u32, print: bool) {
 }
 
 fn main() {
+    // With the `metrics` feature, `RESILIENCE_BENCH_RECORDER=1` measures the cost with a
+    // recorder installed (metrics-util's debugging one: an atomic per counter), before any
+    // policy resolves its handles.
+    #[cfg(feature = "metrics")]
+    if std::env::var_os("RESILIENCE_BENCH_RECORDER").is_some() {
+        metrics_util::debugging::DebuggingRecorder::new()
+            .install()
+            .expect("the first recorder");
+        println!("Recorder: metrics-util's DebuggingRecorder.");
+    }
     resilience::discovery::global()
         .register(Instance::new(SERVICE, "only", "127.0.0.1", 9000))
         .expect("a well-formed instance");

@@ -7,9 +7,12 @@
 (* Registration with or without a lease (store.rs: grant + put,            *)
 (* keep_alive, the reaper deleting a lease's instances, delete); active    *)
 (* health (`set_healthy`); passive health (outlier.rs: consecutive        *)
-(* failures eject, never beyond MaxEjectedPct of the service's instances,  *)
-(* a readmitted instance is on probation and one failure ejects it again); *)
-(* picks (route.rs: only eligible instances of the process's environment). *)
+(* failures eject, never beyond MaxEjectedPct of the service's healthy     *)
+(* instances and never the last healthy one, a readmitted instance is on   *)
+(* probation and one failure ejects it again); picks (route.rs, catalog.rs:*)
+(* only eligible instances of the process's environment, or, when fewer    *)
+(* than PanicThresholdPct of them are eligible but some are, any instance  *)
+(* of the environment: Envoy's panic mode).                                *)
 (*                                                                         *)
 (* Time is not modelled: Expire is "the lease's TTL passed without a       *)
 (* KeepAlive", Readmit is "the ejection's duration passed".  `picked` and  *)
@@ -23,9 +26,11 @@ CONSTANTS
     Envs,                 \* environments instances register in (metadata `env`)
     ProcessEnvs,          \* environments the process may run in (DiscoveryConfig::env)
     ConsecutiveFailures,  \* OutlierConfig::consecutive_failures (>= 1)
-    MaxEjectedPct         \* OutlierConfig::max_ejected_percent (0..100)
+    MaxEjectedPct,        \* OutlierConfig::max_ejected_percent (0..100)
+    PanicThresholdPct     \* DiscoveryConfig::panic_threshold_percent (0..100)
 
 ASSUME /\ ConsecutiveFailures \in Nat \ {0} /\ MaxEjectedPct \in 0..100
+       /\ PanicThresholdPct \in 0..100
        /\ ProcessEnvs \subseteq Envs /\ ProcessEnvs # {}
 
 NoEnv == "none"
@@ -53,8 +58,33 @@ Eligible(i) ==
     /\ i \in registered /\ healthy[i] /\ i \notin ejected
     /\ envOf[i] = env
 
+\* The registered instances of the process's environment (catalog.rs `in_env`).
+InEnv(i) == i \in registered /\ envOf[i] = env
+InEnvSet == {i \in Instances : InEnv(i)}
+EligibleSet == {i \in Instances : Eligible(i)}
+
+\* Those of them active health checks pass, ejected or not (catalog.rs `healthy`):
+\* the base of the ejection limit.
+HealthySet == {i \in InEnvSet : healthy[i]}
+
+\* outlier.rs `ejection_limit`: MaxEjectedPct of the healthy instances, and
+\* never all of them (one healthy instance is never ejected).
+EjectionLimit ==
+    LET h == Cardinality(HealthySet) IN
+    Min((h * MaxEjectedPct) \div 100, IF h = 0 THEN 0 ELSE h - 1)
+
 \* outlier.rs: a place in the ejection limit is free.
-EjectionAllowed == Cardinality(ejected) < (Cardinality(registered) * MaxEjectedPct) \div 100
+EjectionAllowed == Cardinality(ejected) < EjectionLimit
+
+\* discovery.rs `update_panic`: fewer than PanicThresholdPct of the
+\* environment's instances are eligible, but some are (with none, a call is
+\* refused: NoInstance).
+Panic ==
+    /\ EligibleSet # {}
+    /\ Cardinality(EligibleSet) * 100 < PanicThresholdPct * Cardinality(InEnvSet)
+
+\* What balancers pick from (catalog.rs `pickable`).
+Pickable(i) == IF Panic THEN InEnv(i) ELSE Eligible(i)
 
 Init ==
     /\ env \in ProcessEnvs
@@ -117,10 +147,10 @@ SetHealthy(i, b) ==
     /\ UNCHANGED <<env, registered, envOf, lease, ejected, probation, failures>>
     /\ picked' = NoPick /\ ejecting' = FALSE
 
-\* ServiceDiscovery::pick / discover_one: any balancer returns an eligible
+\* ServiceDiscovery::pick / discover_one: any balancer returns a pickable
 \* instance (which one is the balancer's business).
 Pick(i) ==
-    /\ Eligible(i)
+    /\ Pickable(i)
     /\ picked' = i /\ ejecting' = FALSE
     /\ UNCHANGED <<env, registered, envOf, lease, healthy, ejected, probation, failures>>
 
@@ -197,25 +227,33 @@ EjectedRegistered ==
     /\ ejected \subseteq registered /\ probation \subseteq registered
     /\ ejected \cap probation = {}
 
-\* A pick returns only an eligible instance: registered, healthy, not ejected,
-\* of the process's environment.
-PickedEligible == picked # NoPick => Eligible(picked)
+\* Outside panic mode a pick returns only an eligible instance: registered,
+\* healthy, not ejected, of the process's environment.
+PickedEligible == picked # NoPick /\ ~Panic => Eligible(picked)
+
+\* In panic mode, still an instance of the process's environment that is
+\* registered.
+PickedRegistered == picked # NoPick => InEnv(picked)
 
 \* Environments never mix: nothing of another environment is ever picked.
 EnvironmentsNeverMix == picked # NoPick => envOf[picked] = env
 
-\* An ejection never takes more than MaxEjectedPct of the service's instances
-\* out (at most half with the default 50).
+\* An ejection never takes more than MaxEjectedPct of the service's healthy
+\* instances out (at most half with the default 50).
 EjectionBound ==
-    ejecting => Cardinality(ejected) * 100 <= Cardinality(registered) * MaxEjectedPct
+    ejecting => Cardinality(ejected) * 100 <= Cardinality(HealthySet) * MaxEjectedPct
+
+\* An ejection never causes an outage: some healthy instance stays in.
+NeverEjectsTheLastHealthy ==
+    ejecting => HealthySet \ ejected # {}
 
 \* Failures are counted only for instances in the registry.
 FailuresOfRegistered == \A i \in Instances : failures[i] > 0 => i \in registered
 
 Invariants ==
     /\ TypeOK /\ EnvOnlyWhenRegistered /\ LeasesAccounted /\ EjectedRegistered
-    /\ PickedEligible /\ EnvironmentsNeverMix /\ EjectionBound
-    /\ FailuresOfRegistered
+    /\ PickedEligible /\ PickedRegistered /\ EnvironmentsNeverMix
+    /\ EjectionBound /\ NeverEjectsTheLastHealthy /\ FailuresOfRegistered
 
 THEOREM Spec => []Invariants
 =============================================================================

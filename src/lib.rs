@@ -110,7 +110,7 @@ pub use resilience_runtime::{
     CircuitBreaker, CircuitBreakerConfig, CircuitBreakerHandle, CircuitBreakerMetrics,
     CircuitState, ConfigError, Failure, NoFallback, Pipeline, PolicyConfig, PolicyInfo, PolicyKind,
     Registry, ResilienceConfig, ResilienceError, ResilienceFacade, Retries, RetryConfig,
-    TimeoutConfig, registry,
+    RetryCounts, RetryOutcome, RetryOutcomes, TimeoutConfig, TimeoutCounts, registry,
 };
 
 /// The policies as tower layers, with HTTP and gRPC response classification (contract §9).

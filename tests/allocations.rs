@@ -348,6 +348,56 @@ fn function_with_overrides_applied_allocates_nothing_per_successful_call() {
     assert_eq!(bulkhead.max_concurrent_calls(), 8);
 }
 
+#[cfg(feature = "metrics")]
+#[retry(name = "allocations::metrics")]
+#[circuit_breaker(name = "allocations::metrics")]
+#[timeout("1s", name = "allocations::metrics")]
+#[bulkhead(name = "allocations::metrics")]
+async fn with_metrics(value: u64) -> Result<u64, OperationError> {
+    Ok(value)
+}
+
+/// With the `metrics` feature and a recorder installed (`metrics-util`'s debugging one), every
+/// handle is resolved at creation or at the first call: the calls after it allocate nothing.
+#[cfg(feature = "metrics")]
+#[test]
+fn with_a_metrics_recorder_the_success_path_allocates_nothing_after_the_first_call() {
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    recorder
+        .install()
+        .expect("the only recorder of this binary");
+    let allocations = runtime().block_on(async {
+        for i in 0..WARM_UP_CALLS {
+            assert_eq!(with_metrics(i).await.expect("succeeds"), i);
+        }
+        start_counting();
+        let mut sum = 0;
+        for i in 0..MEASURED_CALLS {
+            sum += with_metrics(i).await.expect("succeeds");
+        }
+        let allocations = stop_counting();
+        assert_eq!(sum, MEASURED_CALLS * (MEASURED_CALLS - 1) / 2);
+        allocations
+    });
+    assert_no_allocations("four attributes, metrics recorded", allocations);
+    // The calls were recorded.
+    let recorded = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .any(|(key, _, _, value)| {
+            key.key().name() == "resilience_circuit_breaker_calls_total"
+                && key
+                    .key()
+                    .labels()
+                    .any(|l| l.value() == "allocations::metrics")
+                && value
+                    == metrics_util::debugging::DebugValue::Counter(WARM_UP_CALLS + MEASURED_CALLS)
+        });
+    assert!(recorded, "the breaker's successes are in the recorder");
+}
+
 /// The port of the instance the call was given (no request: what the framework costs).
 #[discover("allocations-svc")]
 #[circuit_breaker(name = "allocations::discover")]

@@ -531,6 +531,71 @@ fn a_breaker_keeps_its_state_and_counts_through_an_override() {
     assert_eq!(breaker.state(), CircuitState::Open);
 }
 
+#[bulkhead(name = "cfg-reported-once")]
+async fn reported_once() -> Result<(), ResilienceError> {
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bad_value_for_a_policy_in_use_is_reported_once() {
+    // In use: both the declaration and the registered bulkhead check the override.
+    reported_once().await.unwrap();
+    let bad = Overrides::from_toml(
+        "[bulkhead.cfg_reported_once]\nmax_concurrent_calls = 0\n",
+        "once.toml",
+    )
+    .unwrap();
+    let message = resilience::registry().apply(&bad).unwrap_err().to_string();
+    assert_eq!(message.matches("once.toml:2").count(), 1, "{message}");
+}
+
+#[test]
+fn a_mode_change_on_a_live_breaker_starts_afresh_under_the_new_rule() {
+    use resilience::CircuitState;
+    let registry = Registry::new();
+    let breaker = registry
+        .circuit_breaker_or_register(
+            "cfg-breaker-mode",
+            &CircuitBreakerConfig {
+                max_failures: 3,
+                ..CircuitBreakerConfig::DEFAULT
+            },
+        )
+        .unwrap();
+    for _ in 0..2 {
+        breaker.try_acquire().unwrap().failure();
+    }
+    // Count mode → rate mode: the two failures are forgotten, the rate rule applies at once.
+    let rate = Overrides::from_toml(
+        "[circuit_breaker.cfg_breaker_mode]\nfailure_rate = 0.5\nwindow = 4\nmin_calls = 4\n",
+        "f.toml",
+    )
+    .unwrap();
+    registry.apply(&rate).unwrap();
+    assert_eq!(breaker.current_config().failure_rate, Some(0.5));
+    assert_eq!(breaker.metrics().failed, 0, "counts reset by a mode change");
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    // Under count mode (max 3) a third failure would open it; under the rate rule three
+    // outcomes are below min_calls = 4.
+    breaker.try_acquire().unwrap().failure();
+    breaker.try_acquire().unwrap().success();
+    breaker.try_acquire().unwrap().success();
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    // The fourth outcome completes the window: 2 failures of 4 = 0.5, open.
+    breaker.try_acquire().unwrap().failure();
+    assert_eq!(breaker.state(), CircuitState::Open);
+    // Back to count mode: closed again, counting from zero.
+    registry.apply(&Overrides::new()).unwrap();
+    assert_eq!(breaker.current_config().failure_rate, None);
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    for _ in 0..2 {
+        breaker.try_acquire().unwrap().failure();
+    }
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    breaker.try_acquire().unwrap().failure();
+    assert_eq!(breaker.state(), CircuitState::Open);
+}
+
 #[retry(name = "cfg-watch-retry", max_retries = 1)]
 async fn watched() -> Result<(), ResilienceError> {
     Ok(())

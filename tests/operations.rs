@@ -159,10 +159,33 @@ async fn the_snapshot_serialises_every_policy_with_its_state_and_counters() {
         serde_json::json!({ "running": 0, "waiting": 0, "accepted": 1, "rejected": 0 })
     );
     assert_eq!(bulkhead["config"]["max_concurrent_calls"], 4);
-    // Never called: listed with its configuration, no state, no counters.
+    // Listed with its configuration and its counts (another test calls it once, or not yet),
+    // no state.
     let retry = policy("retry", "ops-listed-retry");
     assert_eq!(retry["config"]["base_delay"], "20ms");
-    assert!(retry.get("counters").is_none());
+    assert!(retry.get("state").is_none());
+    let calls = retry["counters"]["without_retry"]["success"]
+        .as_u64()
+        .unwrap();
+    assert!(calls <= 1, "{retry}");
+    let outcomes = |success: u64| {
+        serde_json::json!({
+            "success": success, "failure": 0, "max_retries": 0, "max_duration": 0,
+            "not_retryable": 0
+        })
+    };
+    assert_eq!(
+        retry["counters"],
+        serde_json::json!({
+            "without_retry": outcomes(calls), "with_retry": outcomes(0), "retries": 0
+        })
+    );
+    let timeout = policy("timeout", "ops-listed-timeout");
+    assert_eq!(timeout["counters"]["timed_out"], 0);
+    assert!(
+        timeout["counters"]["calls"].as_u64().unwrap() <= 1,
+        "{timeout}"
+    );
     assert!(json["unmatched_overrides"].as_array().unwrap().is_empty());
 }
 
@@ -233,4 +256,118 @@ async fn subscribers_get_breaker_transitions_rejections_and_reloads() {
     };
     assert_eq!(source, "apply");
     assert!(error.contains("bad.toml:2"), "{error}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_and_timeouts_are_counted_by_outcome_and_sent_as_events() {
+    use resilience::events::Event;
+    use resilience::snapshot::Counters;
+    use resilience::{RetryCounts, RetryOutcome, TimeoutCounts};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    /// With `fail_first`, an even-numbered call sleeps past its timeout.
+    #[retry(
+        name = "ops-counted-retry",
+        max_retries = 2,
+        base_delay = "10ms",
+        jitter_factor = 0.0
+    )]
+    #[timeout("100ms", name = "ops-counted-timeout")]
+    async fn flaky(fail_first: bool) -> Result<u32, ResilienceError> {
+        let call = CALLS.fetch_add(1, Ordering::SeqCst);
+        if fail_first && call.is_multiple_of(2) {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        Ok(call)
+    }
+    #[retry(name = "ops-counted-retry", max_retries = 1, retry_if = never)]
+    async fn refused() -> Result<(), ResilienceError> {
+        Err(ResilienceError::Operation("no".into()))
+    }
+    fn never(_: &ResilienceError) -> bool {
+        false
+    }
+    #[retry(name = "ops-counted-exhausted", max_retries = 2, base_delay = "1ms")]
+    async fn always_failing() -> Result<(), ResilienceError> {
+        Err(ResilienceError::Operation("down".into()))
+    }
+
+    let mut events = registry().subscribe();
+    CALLS.store(1, Ordering::SeqCst);
+    assert!(flaky(false).await.is_ok()); // first try
+    CALLS.store(0, Ordering::SeqCst);
+    assert!(flaky(true).await.is_ok()); // times out once, then succeeds
+    assert!(refused().await.is_err()); // not retryable, same name: summed
+    assert!(always_failing().await.is_err());
+
+    let counters = |kind: PolicyKind, name: &str| {
+        registry()
+            .snapshot()
+            .policies
+            .into_iter()
+            .find(|p| p.kind == kind && p.name == name)
+            .and_then(|p| p.counters)
+            .unwrap_or_else(|| panic!("no counters for {name}"))
+    };
+    let Counters::Retry(retry) = counters(PolicyKind::Retry, "ops-counted-retry") else {
+        panic!("not a retry's counters")
+    };
+    let expect = |counts: &RetryCounts, retried, outcome, n| {
+        let got = if retried {
+            counts.with_retry.get(outcome)
+        } else {
+            counts.without_retry.get(outcome)
+        };
+        assert_eq!(got, n, "{outcome:?} retried={retried}: {counts:?}");
+    };
+    expect(&retry, false, RetryOutcome::Success, 1);
+    expect(&retry, true, RetryOutcome::Success, 1);
+    expect(&retry, false, RetryOutcome::NotRetryable, 1);
+    assert_eq!(retry.retries, 1);
+    let Counters::Retry(exhausted) = counters(PolicyKind::Retry, "ops-counted-exhausted") else {
+        panic!("not a retry's counters")
+    };
+    expect(&exhausted, true, RetryOutcome::MaxRetries, 1);
+    assert_eq!(exhausted.retries, 2);
+    let Counters::Timeout(TimeoutCounts {
+        calls, timed_out, ..
+    }) = counters(PolicyKind::Timeout, "ops-counted-timeout")
+    else {
+        panic!("not a timeout's counters")
+    };
+    assert_eq!((calls, timed_out), (3, 1));
+
+    let mut seen = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        match &event {
+            Event::Retry { name, .. } | Event::Timeout { name, .. }
+                if name.starts_with("ops-counted-") =>
+            {
+                seen.push(event)
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        seen[..2],
+        [
+            Event::Timeout {
+                name: "ops-counted-timeout".into(),
+                after: Duration::from_millis(100)
+            },
+            Event::Retry {
+                name: "ops-counted-retry".into(),
+                attempt: 2,
+                delay: Duration::from_millis(10),
+                error: "timed out after 100ms".into()
+            }
+        ]
+    );
+    let Event::Retry { name, error, .. } = &seen[2] else {
+        panic!("{:?}", seen[2])
+    };
+    assert_eq!(name, "ops-counted-exhausted");
+    assert!(error.contains("ResilienceError"), "{error}");
+    assert_eq!(seen.len(), 4, "{seen:?}");
 }

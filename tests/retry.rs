@@ -625,3 +625,56 @@ fn boundary_retry_configs_are_accepted() {
         .unwrap_or_else(|error| panic!("facade rejected {config:?}: {error}"));
     }
 }
+
+mod budget {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use resilience::{ResilienceError, RetryOutcome, registry, retry};
+
+    static ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+    #[retry(
+        name = "retry-budgeted",
+        max_retries = 3,
+        base_delay = "1ms",
+        jitter_factor = 0.0,
+        budget = "retry-budget-test"
+    )]
+    async fn always_failing() -> Result<(), ResilienceError> {
+        ATTEMPTS.fetch_add(1, Ordering::SeqCst);
+        Err(ResilienceError::Operation("down".into()))
+    }
+
+    /// Finagle's and Linkerd's rule (the default budget): retries add at most 20 % of the
+    /// calls, plus a reserve of 10 per second over the 10 s window. 1,000 failing calls with
+    /// up to 3 retries each would make 3,000 retries; the budget allows 200 + 100.
+    #[tokio::test(start_paused = true)]
+    async fn a_budget_caps_retries_at_a_fifth_of_the_calls_plus_the_reserve() {
+        for _ in 0..1_000 {
+            assert!(always_failing().await.is_err());
+        }
+        let attempts = ATTEMPTS.load(Ordering::SeqCst);
+        assert_eq!(attempts - 1_000, 300, "retries made");
+        let counts = registry()
+            .snapshot()
+            .policies
+            .into_iter()
+            .find(|p| p.name == "retry-budgeted")
+            .and_then(|p| p.counters);
+        let Some(resilience::snapshot::Counters::Retry(counts)) = counts else {
+            panic!("no retry counters: {counts:?}")
+        };
+        assert_eq!(counts.retries, 300);
+        // Every call ended either with its retries spent or refused by the budget.
+        assert_eq!(
+            counts.with_retry.get(RetryOutcome::MaxRetries)
+                + counts.with_retry.get(RetryOutcome::Failure)
+                + counts.without_retry.get(RetryOutcome::Failure),
+            1_000
+        );
+        assert!(
+            counts.without_retry.get(RetryOutcome::Failure) > 0,
+            "{counts:?}"
+        );
+    }
+}

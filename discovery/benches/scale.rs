@@ -7,11 +7,16 @@
 //! 3. pick at 10^4 instances while another service changes 1,000 times a second: within 20 %
 //!    of a pick with no churn (rounds interleaved, median of each);
 //! 4. memory per instance at 10^5 (live heap bytes, counted by this binary's allocator):
-//!    at most 1 KiB.
+//!    at most 1 KiB;
+//! 5. a change of a route's own service then a pick, at 10^4 instances: a route filtered by
+//!    metadata (matching every instance) against the plain route (rounds interleaved, median of
+//!    each), and the same for a weighted service (weights 1 and 2): what a filtered or weighted
+//!    route pays to follow its own service.
 //!
 //! Each of 1 and 2 is the best of three runs (noise on a shared machine only adds time).
 //!
-//! Run: `cargo bench -p resilience-discovery --bench scale` (release, about half a minute).
+//! Run: `cargo bench -p resilience-discovery --bench scale` (release, about half a minute;
+//! `-- own_service` for section 5 alone).
 //! `cargo test --benches` runs it once at 1/100 of the sizes, checking nothing.
 
 // A `GlobalAlloc` impl is unsafe by definition (the trait and its methods are `unsafe`); the one
@@ -361,6 +366,97 @@ fn memory(report: &mut Report, n: usize, checked: bool) {
     );
 }
 
+/// Nanoseconds per (health flap of one instance of the route's service + pick), `rounds`
+/// times over the instances.
+fn change_then_pick(discovery: &ServiceDiscovery, route: &Route, n: usize, rounds: usize) -> f64 {
+    let started = Instant::now();
+    for round in 0..rounds {
+        let id = instance(route.service(), round * 7919 % n).id;
+        discovery.set_healthy(&id, round % 2 == 1).unwrap();
+        drop(std::hint::black_box(
+            discovery.pick(route, |_| false).unwrap(),
+        ));
+    }
+    // Every instance healthy again.
+    for round in 0..rounds {
+        let id = instance(route.service(), round * 7919 % n).id;
+        discovery.set_healthy(&id, true).unwrap();
+    }
+    started.elapsed().as_nanos() as f64 / rounds as f64 / 2.0
+}
+
+fn own_service_churn(report: &mut Report, n: usize, checked: bool) {
+    let discovery = discovery();
+    for i in 0..n {
+        discovery
+            .register(instance("plain", i).with_metadata("zone", "a"))
+            .unwrap();
+        discovery
+            .register(
+                instance("weighted", i)
+                    .with_metadata("zone", "a")
+                    .with_metadata("weight", if i % 2 == 0 { "1" } else { "2" }),
+            )
+            .unwrap();
+    }
+    let routes = [
+        ("plain route", Route::new("plain")),
+        (
+            "route filtered by metadata",
+            Route::new("plain").metadata("zone", "a"),
+        ),
+        ("plain route, weighted service", Route::new("weighted")),
+        (
+            "filtered route, weighted service",
+            Route::new("weighted").metadata("zone", "a"),
+        ),
+    ];
+    let rounds = if checked { 2_000 } else { 10 };
+    let mut samples = vec![Vec::new(); routes.len()];
+    for _ in 0..if checked { 9 } else { 1 } {
+        for (index, (_, route)) in routes.iter().enumerate() {
+            samples[index].push(change_then_pick(&discovery, route, n, rounds));
+        }
+    }
+    let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
+    for (index, (name, _)) in routes.iter().enumerate() {
+        report.line(
+            &format!("own service changes + pick at {n}: {name}"),
+            format!(
+                "{:.0} ns ({:.2}x plain)",
+                medians[index],
+                medians[index] / medians[0]
+            ),
+            "",
+            true,
+            false,
+        );
+    }
+}
+
+/// Re-puts every instance of a service of `n` with new metadata (a replacement: the endpoint
+/// is rebuilt and its lists updated), one by one; the tenths.
+fn replacement(report: &mut Report, n: usize, checked: bool) {
+    let discovery = discovery();
+    for i in 0..n {
+        discovery.register(instance("replaced", i)).unwrap();
+    }
+    let parts = tenths(n, |i| {
+        discovery
+            .register(instance("replaced", i).with_metadata("round", "1"))
+            .unwrap()
+    });
+    let total: Duration = parts.iter().sum();
+    report.line(
+        &format!("re-put {n} instances with new metadata, one by one"),
+        format!("{:.2} us/change", total.as_secs_f64() * 1e6 / n as f64),
+        "",
+        true,
+        false,
+    );
+    let _ = checked;
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not: a quick smoke run then.
     let checked = std::env::args().any(|arg| arg == "--bench");
@@ -374,10 +470,16 @@ fn main() {
             "smoke run"
         }
     );
-    registration(&mut report, 100_000 / scale, checked);
-    lease_expiry(&mut report, 10_000 / scale, checked);
-    pick_under_churn(&mut report, 10_000 / scale, checked);
-    memory(&mut report, 100_000 / scale, checked);
+    // `cargo bench --bench scale -- own_service` runs section 5 only.
+    let only_own = std::env::args().any(|arg| arg == "own_service");
+    if !only_own {
+        registration(&mut report, 100_000 / scale, checked);
+        lease_expiry(&mut report, 10_000 / scale, checked);
+        pick_under_churn(&mut report, 10_000 / scale, checked);
+        memory(&mut report, 100_000 / scale, checked);
+    }
+    replacement(&mut report, 10_000 / scale, checked);
+    own_service_churn(&mut report, 10_000 / scale, checked);
     if checked {
         println!("{} target(s) missed", report.misses);
     }

@@ -3,8 +3,16 @@
 //! passive health — exactly once, `Timeout` if the attempt was dropped (timed out or
 //! cancelled) before it finished.
 //!
-//! This module must not decide retries or timeouts: the pipeline around the attempt does.
+//! An attempt whose body runs through [`InstanceCall::run`] also knows what the shared HTTP
+//! client saw of its requests to the instance (`observe.rs`): a request refused at connect
+//! (it never reached the instance, so [`InstanceCall::settle`] moves the call to another
+//! instance at once: a requeue, as Finagle does), and a `5xx`/`429` answer (a failure for the
+//! instance's passive health even when the body returns `Ok`).
+//!
+//! This module must not decide retries or timeouts: the pipeline around the attempt does. A
+//! requeue is not a retry: it spends none and waits for no backoff.
 
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
 use resilience_runtime::{ConfigError, Failure, ResilienceError};
@@ -13,6 +21,7 @@ use crate::balancer::Balancer;
 use crate::client::ServiceClient;
 use crate::discovery::ServiceDiscovery;
 use crate::endpoint::{Endpoint, InFlight};
+use crate::observe::{self, Seen};
 use crate::outlier::CallOutcome;
 use crate::route::Route;
 
@@ -86,6 +95,7 @@ impl DiscoverSite {
 pub struct FailedInstances {
     slots: [Option<Arc<Endpoint>>; FailedInstances::CAPACITY],
     next: usize,
+    requeues: usize,
 }
 
 /// The ids of the instances remembered (each endpoint's whole state would drown them).
@@ -106,12 +116,22 @@ impl FailedInstances {
     /// How many failed instances are remembered.
     pub const CAPACITY: usize = 8;
 
+    /// The most requeues of one call ([`InstanceCall::settle`]): each goes to an instance this
+    /// call has not tried yet, so no instance is tried twice for a refusal.
+    pub const MAX_REQUEUES: usize = FailedInstances::CAPACITY;
+
     /// None yet.
     pub const fn new() -> FailedInstances {
         FailedInstances {
             slots: [const { None }; FailedInstances::CAPACITY],
             next: 0,
+            requeues: 0,
         }
+    }
+
+    /// How many times this call moved to another instance after a refusal at connect.
+    pub fn requeues(&self) -> usize {
+        self.requeues
     }
 
     /// Whether `endpoint` failed this call.
@@ -143,15 +163,35 @@ impl FailedInstances {
     }
 }
 
-/// One attempt on a picked instance, counted in flight until it ends. Its outcome goes to the
-/// instance's latency estimate and outlier detector exactly once: through
-/// [`finish`](Self::finish), or as [`CallOutcome::Timeout`] when the attempt is dropped first
-/// (the timeout fired, or the caller gave up).
+/// One attempt on a picked instance, counted in flight until it ends: the call guard of
+/// `#[discover]`. Its outcome goes to the instance's latency estimate and outlier detector
+/// exactly once: through [`finish`](Self::finish) or [`settle`](Self::settle), or as
+/// [`CallOutcome::Timeout`] when the attempt is dropped first (the timeout fired, or the
+/// caller gave up).
+///
+/// Run the body through [`run`](Self::run) so that the attempt knows what its requests met:
+/// [`refused_at_connect`](Self::refused_at_connect) (then [`settle`](Self::settle) requeues
+/// the call on another instance) and [`answered_failure`](Self::answered_failure) (a `5xx` or
+/// `429`, a failure for the instance's passive health).
 #[derive(Debug)]
 pub struct InstanceCall<'a> {
     discovery: &'a ServiceDiscovery,
+    route: &'a Route,
     in_flight: Option<InFlight>,
     failed: &'a mut FailedInstances,
+    seen: Seen,
+}
+
+/// What [`InstanceCall::settle`] made of an attempt.
+#[derive(Debug)]
+pub enum Settled<'a, T, E> {
+    /// The attempt is over and reported: its result, its error marked as the operation's own
+    /// (what [`InstanceCall::finish`] returns).
+    Done(Result<T, Failure<E>>),
+    /// The attempt was refused at connect and the call moved to another instance, which this
+    /// call had not tried yet: run the body again, at once, with this call and its client. No
+    /// retry is spent and no backoff waited: the request never reached an instance.
+    Requeued(InstanceCall<'a>, ServiceClient),
 }
 
 impl<'a> InstanceCall<'a> {
@@ -161,16 +201,17 @@ impl<'a> InstanceCall<'a> {
     /// No eligible instance: [`ResilienceError::NoInstance`].
     pub fn begin(
         discovery: &'a ServiceDiscovery,
-        route: &Route,
+        route: &'a Route,
         failed: &'a mut FailedInstances,
     ) -> Result<(InstanceCall<'a>, ServiceClient), ResilienceError> {
         let in_flight = discovery.pick(route, |endpoint| failed.contains(endpoint))?;
-        let client = ServiceClient::new(Arc::clone(in_flight.endpoint()))
-            .map_err(|error| ResilienceError::Operation(Box::new(error)))?;
+        let client = client_for(&in_flight)?;
         let call = InstanceCall {
             discovery,
+            route,
             in_flight: Some(in_flight),
             failed,
+            seen: Seen::default(),
         };
         Ok((call, client))
     }
@@ -180,16 +221,92 @@ impl<'a> InstanceCall<'a> {
         self.in_flight.as_ref().map(InFlight::endpoint)
     }
 
-    /// Reports the body's result (`Ok` a success, `Err` a failure) and hands it on with its
-    /// error marked as the operation's own.
+    /// Runs the attempt's body, recording what the shared HTTP client of [`ServiceClient`]
+    /// sees of its requests to the picked instance: a request that failed to connect
+    /// ([`refused_at_connect`](Self::refused_at_connect)) and a `5xx`/`429` answer
+    /// ([`answered_failure`](Self::answered_failure)).
+    ///
+    /// Only requests awaited by the body's own task are seen (not those of a task it spawns),
+    /// sent to the picked instance's host and port through a [`ServiceClient`] (or its
+    /// [`http_client`](ServiceClient::http_client)), with a body reqwest can copy (not a
+    /// stream). Costs a task-local scope around the body (no allocation); each request made
+    /// through the shared client costs reqwest a copy of its headers.
+    pub async fn run<F: Future>(&mut self, body: F) -> F::Output {
+        let Some(endpoint) = self.endpoint().map(Arc::clone) else {
+            return body.await;
+        };
+        let (output, seen) = observe::observe(endpoint, body).await;
+        self.seen = seen;
+        output
+    }
+
+    /// Whether a request of the body (run through [`run`](Self::run)) to the picked instance
+    /// failed before it was sent: reqwest's `is_connect()` (connection refused, connect
+    /// timeout, a DNS or TLS failure). The request never reached the instance, so trying
+    /// another instance at once is safe whatever the request does.
+    pub fn refused_at_connect(&self) -> bool {
+        self.seen.refused_at_connect
+    }
+
+    /// Whether the picked instance answered a request of the body (run through
+    /// [`run`](Self::run)) with a `5xx` or a `429`. Such an attempt is reported to passive
+    /// health as a failure even when the body returns `Ok` (the same rule as the tower
+    /// layers' `HttpClassify`).
+    pub fn answered_failure(&self) -> bool {
+        self.seen.failure_status
+    }
+
+    /// Reports the attempt (`Err`, or an instance that answered `5xx`/`429`: a failure; else a
+    /// success) and hands the result on with its error marked as the operation's own.
     #[inline]
     pub fn finish<T, E>(mut self, result: Result<T, E>) -> Result<T, Failure<E>> {
         let outcome = match result {
-            Ok(_) => CallOutcome::Success,
-            Err(_) => CallOutcome::Failure,
+            Ok(_) if !self.seen.failure_status => CallOutcome::Success,
+            _ => CallOutcome::Failure,
         };
         self.report(outcome);
         result.map_err(Failure::Operation)
+    }
+
+    /// Ends the attempt: when its body failed (`Err`) after a request was
+    /// [`refused_at_connect`](Self::refused_at_connect), the refusal is reported to the
+    /// instance's passive health (as a failure, with no latency sample: the instance never
+    /// answered) and the call moves to an instance it has not tried yet
+    /// ([`Settled::Requeued`]), at most [`FailedInstances::MAX_REQUEUES`] times per call and
+    /// never twice to one instance, so at most once per other instance. Otherwise, or when
+    /// every other instance was tried, the attempt ends as [`finish`](Self::finish) ends it
+    /// ([`Settled::Done`]).
+    pub fn settle<T, E>(mut self, result: Result<T, E>) -> Settled<'a, T, E> {
+        let requeue = result.is_err()
+            && self.seen.refused_at_connect
+            && self.failed.requeues < FailedInstances::MAX_REQUEUES;
+        if !requeue {
+            return Settled::Done(self.finish(result));
+        }
+        let Some(refused) = self.in_flight.take() else {
+            return Settled::Done(self.finish(result));
+        };
+        self.failed.insert(refused.endpoint());
+        self.discovery.report_refused(refused);
+        let failed = &*self.failed;
+        let next = self
+            .discovery
+            .pick_excluding(self.route, |endpoint| failed.contains(endpoint));
+        let Ok(next) = next else {
+            // Every other instance was tried: the refusal is the attempt's failure.
+            return Settled::Done(result.map_err(Failure::Operation));
+        };
+        match client_for(&next) {
+            Ok(client) => {
+                self.failed.requeues += 1;
+                self.in_flight = Some(next);
+                self.seen = Seen::default();
+                Settled::Requeued(self, client)
+            }
+            // The shared client could not be built (then the first attempt could not have
+            // been made either): this attempt's failure stands.
+            Err(_) => Settled::Done(result.map_err(Failure::Operation)),
+        }
     }
 
     fn report(&mut self, outcome: CallOutcome) {
@@ -203,6 +320,12 @@ impl<'a> InstanceCall<'a> {
     }
 }
 
+/// A client bound to the picked instance.
+fn client_for(in_flight: &InFlight) -> Result<ServiceClient, ResilienceError> {
+    ServiceClient::new(Arc::clone(in_flight.endpoint()))
+        .map_err(|error| ResilienceError::Operation(Box::new(error)))
+}
+
 impl Drop for InstanceCall<'_> {
     fn drop(&mut self) {
         self.report(CallOutcome::Timeout);
@@ -211,6 +334,8 @@ impl Drop for InstanceCall<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use super::*;
     use crate::instance::Instance;
 
@@ -294,6 +419,218 @@ mod tests {
         assert_eq!(failed.len(), FailedInstances::CAPACITY);
         assert!(!failed.contains(&endpoints[0]));
         assert!(failed.contains(&endpoints[9]));
+    }
+
+    /// A port on 127.0.0.1 that refuses connections: bound, then closed.
+    fn refused_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .unwrap()
+    }
+
+    /// A real HTTP server on 127.0.0.1 answering every `GET /` with `status`; its port.
+    async fn server(status: u16) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let status = axum::http::StatusCode::from_u16(status).unwrap();
+        let app = axum::Router::new().route("/", axum::routing::get(move || async move { status }));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        port
+    }
+
+    fn discovery_at(ports: &[(&str, u16)]) -> ServiceDiscovery {
+        let discovery = ServiceDiscovery::new();
+        for (id, port) in ports {
+            discovery
+                .register(Instance::new("svc", *id, "127.0.0.1", *port))
+                .unwrap();
+        }
+        discovery
+    }
+
+    /// The body of an attempt: one `GET /` on the picked instance, its status.
+    async fn get(client: ServiceClient) -> Result<u16, reqwest::Error> {
+        let response = client.get("/").send().await?;
+        Ok(response.status().as_u16())
+    }
+
+    /// What the macro's attempt step does with the API: run, settle, run again on a requeue.
+    /// The instances tried, in order, and the call's result.
+    async fn call_with_requeues(
+        discovery: &ServiceDiscovery,
+        route: &Route,
+        failed: &mut FailedInstances,
+    ) -> (Vec<String>, Result<u16, Failure<reqwest::Error>>) {
+        let mut tried = Vec::new();
+        let mut next = InstanceCall::begin(discovery, route, failed);
+        loop {
+            let (mut call, client) = next.unwrap();
+            tried.push(client.instance().id.id.clone());
+            let result = call.run(get(client)).await;
+            match call.settle(result) {
+                Settled::Done(result) => return (tried, result),
+                Settled::Requeued(call, client) => next = Ok((call, client)),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_refused_moves_the_call_to_another_instance_at_once() {
+        let up = server(200).await;
+        // Round robin starts at the first instance by id: the refusing one.
+        let discovery = discovery_at(&[("a-refuses", refused_port()), ("b-up", up)]);
+        let route = Route::new("svc").balancer(Balancer::RoundRobin);
+        let mut failed = FailedInstances::new();
+        let (tried, result) = call_with_requeues(&discovery, &route, &mut failed).await;
+        assert_eq!(tried, ["a-refuses", "b-up"]);
+        assert_eq!(result.ok(), Some(200));
+        assert_eq!(failed.requeues(), 1);
+        // The refusal is a failure for the refusing instance's passive health, with no latency
+        // sample; the requeued attempt a success.
+        let endpoints = discovery.endpoints("svc");
+        assert_eq!(endpoints[0].consecutive_failures.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            endpoints[0].latency_estimate(),
+            crate::endpoint::DEFAULT_RTT
+        );
+        assert_eq!(endpoints[1].consecutive_failures.load(Ordering::Relaxed), 0);
+        assert!(endpoints.iter().all(|endpoint| endpoint.in_flight() == 0));
+    }
+
+    #[tokio::test]
+    async fn with_every_instance_refusing_each_is_tried_once_then_the_refusal_is_the_error() {
+        let discovery = discovery_at(&[
+            ("a", refused_port()),
+            ("b", refused_port()),
+            ("c", refused_port()),
+        ]);
+        let route = Route::new("svc");
+        let mut failed = FailedInstances::new();
+        let (mut tried, result) = call_with_requeues(&discovery, &route, &mut failed).await;
+        tried.sort();
+        assert_eq!(tried, ["a", "b", "c"]);
+        assert_eq!(failed.requeues(), 2);
+        match result {
+            Err(Failure::Operation(error)) => assert!(error.is_connect(), "{error}"),
+            other => panic!("expected the connect error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn requeues_are_bounded_per_call() {
+        let ports: Vec<(String, u16)> = (0..12)
+            .map(|i| (format!("i{i:02}"), refused_port()))
+            .collect();
+        let named: Vec<(&str, u16)> = ports
+            .iter()
+            .map(|(id, port)| (id.as_str(), *port))
+            .collect();
+        let discovery = discovery_at(&named);
+        let route = Route::new("svc").balancer(Balancer::Random);
+        let mut failed = FailedInstances::new();
+        let (tried, result) = call_with_requeues(&discovery, &route, &mut failed).await;
+        assert!(result.is_err());
+        assert_eq!(failed.requeues(), FailedInstances::MAX_REQUEUES);
+        assert_eq!(tried.len(), FailedInstances::MAX_REQUEUES + 1);
+        let mut distinct = tried.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(
+            distinct.len(),
+            tried.len(),
+            "an instance tried twice: {tried:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_the_body_recovered_from_is_not_requeued() {
+        let discovery = discovery_at(&[("a", refused_port()), ("b", server(200).await)]);
+        let route = Route::new("svc").balancer(Balancer::RoundRobin);
+        let mut failed = FailedInstances::new();
+        let (mut call, client) = InstanceCall::begin(&discovery, &route, &mut failed).unwrap();
+        let result: Result<u16, ()> = call.run(async { Ok(get(client).await.unwrap_or(0)) }).await;
+        assert!(call.refused_at_connect());
+        assert!(matches!(call.settle(result), Settled::Done(Ok(0))));
+        assert_eq!(failed.requeues(), 0);
+    }
+
+    #[tokio::test]
+    async fn only_requests_to_the_picked_instance_are_the_attempts() {
+        let other = refused_port();
+        let discovery = discovery_at(&[("a", server(200).await)]);
+        let route = Route::new("svc");
+        let mut failed = FailedInstances::new();
+        let (mut call, client) = InstanceCall::begin(&discovery, &route, &mut failed).unwrap();
+        let status = call
+            .run(async move {
+                // Another host's refusal, on the same shared client.
+                let elsewhere = format!("http://127.0.0.1:{other}/");
+                assert!(client.http_client().get(elsewhere).send().await.is_err());
+                get(client).await
+            })
+            .await;
+        assert!(!call.refused_at_connect());
+        assert_eq!(status.unwrap(), 200);
+        // A body not run through `run` is not observed at all.
+        let (call, client) = {
+            let result = call.finish(Ok::<_, ()>(()));
+            assert!(result.is_ok());
+            InstanceCall::begin(&discovery, &route, &mut failed).unwrap()
+        };
+        let _ = get(client).await;
+        assert!(!call.refused_at_connect() && !call.answered_failure());
+    }
+
+    #[tokio::test]
+    async fn a_5xx_or_429_answer_is_a_failure_for_passive_health_even_when_the_body_returns_ok() {
+        for (status, failure) in [
+            (200, false),
+            (404, false),
+            (429, true),
+            (500, true),
+            (503, true),
+        ] {
+            let discovery = discovery_at(&[("a", server(status).await)]);
+            let route = Route::new("svc");
+            let mut failed = FailedInstances::new();
+            let (mut call, client) = InstanceCall::begin(&discovery, &route, &mut failed).unwrap();
+            let result = call.run(get(client)).await;
+            assert_eq!(call.answered_failure(), failure, "status {status}");
+            assert!(!call.refused_at_connect());
+            // The body's result is handed on as it is: only passive health sees the failure.
+            assert_eq!(call.finish(result).ok(), Some(status));
+            let endpoint = &discovery.endpoints("svc")[0];
+            let failures = endpoint.consecutive_failures.load(Ordering::Relaxed);
+            assert_eq!(failures, u32::from(failure), "status {status}");
+            assert_eq!(failed.len(), usize::from(failure), "status {status}");
+        }
+    }
+
+    #[test]
+    fn a_run_attempt_is_as_send_as_its_body() {
+        fn send<T: Send>(_: &T) {}
+        let discovery = discovery_at(&[("a", 1)]);
+        let route = Route::new("svc");
+        let mut failed = FailedInstances::new();
+        let (mut call, client) = InstanceCall::begin(&discovery, &route, &mut failed).unwrap();
+        let attempt = call.run(get(client));
+        send(&attempt);
+    }
+
+    #[test]
+    fn the_failure_statuses_are_the_tower_layers_ones() {
+        use reqwest::StatusCode;
+        for (status, failure) in [
+            (StatusCode::OK, false),
+            (StatusCode::NOT_FOUND, false),
+            (StatusCode::TOO_MANY_REQUESTS, true),
+            (StatusCode::INTERNAL_SERVER_ERROR, true),
+            (StatusCode::BAD_GATEWAY, true),
+            (StatusCode::from_u16(599).unwrap(), true),
+        ] {
+            assert_eq!(observe::is_failure_status(status), failure, "{status}");
+        }
     }
 
     #[test]

@@ -50,9 +50,56 @@ pub(crate) struct Service {
     pub(crate) load: Arc<AtomicU32>,
     /// Endpoints ejected now (the outlier detector's limit is checked and taken on it).
     pub(crate) ejected: Arc<AtomicU32>,
+    /// How `in_env` and `eligible` changed at each of the service's last publications (at
+    /// most [`Service::LOG`]), oldest first: a filtered route applies them to its own list
+    /// instead of filtering the whole list again.
+    pub(crate) log: imbl::Vector<Arc<Delta>>,
+    /// The writer's changes since the last publication (empty in published copies).
+    pub(crate) pending: Vec<ListChange>,
+}
+
+/// The changes of one publication of a service.
+#[derive(Debug)]
+pub(crate) struct Delta {
+    /// The service's revision before the publication: a route built at it applies this delta.
+    pub(crate) since: u64,
+    pub(crate) changes: Vec<ListChange>,
+}
+
+/// One endpoint added to or removed from one of a service's derived lists.
+#[derive(Debug, Clone)]
+pub(crate) struct ListChange {
+    /// `in_env` (true) or `eligible` (false).
+    pub(crate) in_env: bool,
+    pub(crate) added: bool,
+    pub(crate) endpoint: Arc<Endpoint>,
 }
 
 impl Service {
+    /// How many publications the log keeps: a route further behind rebuilds its list.
+    pub(crate) const LOG: usize = 64;
+
+    /// The changes of the lists picks are made from since `revision` (in order), if the log
+    /// reaches back to it and the service did not enter or leave panic mode meanwhile (then
+    /// picks come from the other list). `None`: rebuild.
+    pub(crate) fn changes_since(
+        &self,
+        revision: u64,
+        panic: bool,
+    ) -> Option<impl Iterator<Item = &ListChange>> {
+        if panic != self.panic || revision == 0 {
+            return None;
+        }
+        let start = self.log.iter().position(|delta| delta.since == revision)?;
+        Some(
+            self.log
+                .iter()
+                .skip(start)
+                .flat_map(|delta| delta.changes.iter())
+                .filter(move |change| change.in_env == panic),
+        )
+    }
+
     /// What balancers pick from: the eligible endpoints, or all of this environment's in
     /// panic; and whether any of them has a weight other than 1.
     pub(crate) fn pickable(&self) -> (&Endpoints, bool) {

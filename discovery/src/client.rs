@@ -6,6 +6,8 @@
 //! here explicitly). reqwest is built without a provider of its own, so a plain
 //! `reqwest::Client::new()` needs a process-wide one: [`install_crypto_provider`] installs
 //! `ring`'s unless the application installed another first, and every discovery calls it.
+//! The pool's retry classifier observes each request's outcome for the attempt that made it
+//! (`observe.rs`) and retries nothing.
 //! This module must not pick instances or report outcomes: that is `call.rs`.
 
 use std::sync::{Arc, OnceLock};
@@ -150,11 +152,37 @@ fn build_http_client() -> Result<reqwest::Client, ClientError> {
         .with_no_client_auth();
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
+        .retry(observing_classifier())
         // Instances are addressed directly: an `HTTP_PROXY` meant for the outside world must
         // not sit between services.
         .no_proxy()
         .build()
         .map_err(|e| error(e.to_string()))
+}
+
+/// reqwest's retry classifier, used to observe rather than to retry: it hands each request's
+/// outcome (its status, or its error) to the running attempt's record (`observe.rs`: refused
+/// at connect, answered `5xx`/`429`) and never asks for a retry, so requests behave as without
+/// it. reqwest classifies only requests it could have retried: it keeps a copy of each request
+/// (its headers; a streaming body cannot be copied, and such requests are not observed).
+///
+/// It replaces reqwest's default classifier, which retries HTTP/2 and HTTP/3 protocol NACKs
+/// only: this client is built without either protocol, so nothing is lost.
+fn observing_classifier() -> reqwest::retry::Builder {
+    // The scope matters only for the retries this policy never asks for.
+    reqwest::retry::for_host("")
+        .no_budget()
+        .max_retries_per_request(1)
+        .classify_fn(|outcome| {
+            let uri = outcome.uri();
+            crate::observe::classify(
+                uri.host(),
+                uri.port_u16(),
+                outcome.status(),
+                outcome.error(),
+            );
+            outcome.success()
+        })
 }
 
 /// The system's trust anchors for HTTPS instances: the PEM bundle named by `SSL_CERT_FILE`,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use crate::catalog::{Catalog, Endpoints, Service, find};
+use crate::catalog::{Catalog, Delta, Endpoints, ListChange, Service, find};
 use crate::config::{DiscoveryConfig, OutlierConfig};
 use crate::endpoint::{Endpoint, InFlight};
 use crate::error::DiscoveryError;
@@ -282,6 +282,33 @@ impl ServiceDiscovery {
         Ok(self.pick_endpoint(route, avoid)?.begin())
     }
 
+    /// Picks an instance for one call on `route` among those `exclude` does not refuse (those
+    /// this call already tried), as [`pick`](Self::pick) does, but strictly: when every
+    /// pickable instance is excluded, [`DiscoveryError::NoInstance`] rather than an excluded
+    /// one. What a requeue needs: another instance, or none.
+    pub fn pick_excluding(
+        &self,
+        route: &Route,
+        exclude: impl Fn(&Endpoint) -> bool,
+    ) -> Result<InFlight, DiscoveryError> {
+        let endpoint = self.pick_endpoint(route, &exclude)?;
+        // The balancer returns an excluded endpoint only when no other is pickable.
+        if exclude(&endpoint) {
+            return Err(DiscoveryError::NoInstance {
+                service: route.service().to_owned(),
+            });
+        }
+        Ok(endpoint.begin())
+    }
+
+    /// Reports a call that never reached its instance (refused at connect): a failure for the
+    /// outlier detector, and no latency sample (a refusal's few microseconds would make a
+    /// dead instance look like the fastest).
+    pub(crate) fn report_refused(&self, call: InFlight) {
+        outlier::record(&self.inner, call.endpoint(), CallOutcome::Failure);
+        drop(call);
+    }
+
     /// Feeds a call's outcome to the instance's latency estimate and outlier detector.
     pub fn report(&self, call: InFlight, outcome: CallOutcome) {
         // One clock read for both the call's latency and the estimate's decay.
@@ -478,6 +505,11 @@ impl Inner {
         }
         if let Err(index) = find(&service.in_env, &endpoint.instance.id) {
             insert_at(&mut service.in_env, index, Arc::clone(&endpoint));
+            service.pending.push(ListChange {
+                in_env: true,
+                added: true,
+                endpoint: Arc::clone(&endpoint),
+            });
         }
         self.update(service, &endpoint);
     }
@@ -493,6 +525,11 @@ impl Inner {
             && Arc::ptr_eq(&service.in_env[index], endpoint)
         {
             service.in_env.remove(index);
+            service.pending.push(ListChange {
+                in_env: true,
+                added: false,
+                endpoint: Arc::clone(endpoint),
+            });
             if endpoint.weight() != 1 {
                 service.weighted_in_env -= 1;
             }
@@ -503,6 +540,11 @@ impl Inner {
         if endpoint.listed_eligible.swap(false, Ordering::Relaxed) {
             if let Ok(index) = find(&service.eligible, &endpoint.instance.id) {
                 service.eligible.remove(index);
+                service.pending.push(ListChange {
+                    in_env: false,
+                    added: false,
+                    endpoint: Arc::clone(endpoint),
+                });
             }
             if endpoint.weight() != 1 {
                 service.weighted_eligible -= 1;
@@ -531,10 +573,20 @@ impl Inner {
                 (true, Err(index)) => {
                     insert_at(&mut service.eligible, index, Arc::clone(endpoint));
                     service.weighted_eligible += weighted;
+                    service.pending.push(ListChange {
+                        in_env: false,
+                        added: true,
+                        endpoint: Arc::clone(endpoint),
+                    });
                 }
                 (false, Ok(index)) => {
                     service.eligible.remove(index);
                     service.weighted_eligible -= weighted;
+                    service.pending.push(ListChange {
+                        in_env: false,
+                        added: false,
+                        endpoint: Arc::clone(endpoint),
+                    });
                 }
                 _ => {}
             }
@@ -581,6 +633,14 @@ impl Inner {
         catalog.generation = revision;
         match writer.services.get_mut(service) {
             Some(state) if !state.endpoints.is_empty() => {
+                let delta = Delta {
+                    since: state.revision,
+                    changes: std::mem::take(&mut state.pending),
+                };
+                if state.log.len() >= Service::LOG {
+                    state.log.pop_front();
+                }
+                state.log.push_back(Arc::new(delta));
                 state.revision = revision;
                 catalog
                     .services

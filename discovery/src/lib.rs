@@ -15,6 +15,12 @@
 //! only its own service; each service has its own revision, so routes of other services keep
 //! their tables; leases wait in a heap by deadline and expire in batches of about a
 //! millisecond. `benches/scale.rs` measures it.
+//!
+//! A `#[discover]` attempt ([`InstanceCall`]) runs its body through [`InstanceCall::run`], so
+//! it knows what the shared HTTP client saw of its requests to the picked instance: one
+//! refused at connect moves the call to an instance it has not tried ([`InstanceCall::settle`],
+//! a requeue: no retry spent, no backoff), and a `5xx`/`429` answer counts as a failure for the
+//! instance's passive health.
 
 mod balancer;
 mod call;
@@ -30,13 +36,14 @@ mod global;
 mod health;
 mod id;
 mod instance;
+mod observe;
 mod outlier;
 mod route;
 mod store;
 mod sync;
 
 pub use balancer::Balancer;
-pub use call::{DiscoverSite, FailedInstances, InstanceCall};
+pub use call::{DiscoverSite, FailedInstances, InstanceCall, Settled};
 pub use client::{ClientError, ServiceClient, install_crypto_provider};
 pub use config::{DiscoveryConfig, OutlierConfig};
 pub use discovery::ServiceDiscovery;

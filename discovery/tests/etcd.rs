@@ -372,3 +372,88 @@ async fn an_etcd_recreated_empty_gets_every_registration_back() {
     );
     assert!(!b.is_stale());
 }
+
+/// The events of target `resilience::discovery` emitted on the capturing thread: (level,
+/// message).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<(tracing::Level, String)>>>);
+
+impl Captured {
+    fn count(&self, level: tracing::Level, message: &str) -> usize {
+        let events = self.0.lock().unwrap();
+        events
+            .iter()
+            .filter(|(at, text)| *at == level && text.starts_with(message))
+            .count()
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Captured {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        if event.metadata().target() != "resilience::discovery" {
+            return;
+        }
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        let level = *event.metadata().level();
+        self.0.lock().unwrap().push((level, message.0));
+    }
+}
+
+const OUTAGE: &str = "etcd is unreachable";
+const RETRY: &str = "etcd watch attempt failed";
+
+/// Kills etcd, then calls through the discovery until it is stale and its watcher has failed
+/// to reach etcd `attempts` more times; whether that happened within 20 s. Every call succeeds.
+async fn outage(etcd: &mut Etcd, discovery: &ServiceDiscovery, log: &Captured, attempts: usize) {
+    let before = log.count(tracing::Level::DEBUG, RETRY);
+    etcd.kill();
+    let mut calls = 0;
+    let reached = eventually(Duration::from_secs(20), || {
+        for _ in 0..100 {
+            assert_eq!(discovery.discover_one("users").unwrap().id.id, "u1");
+            calls += 1;
+        }
+        discovery.is_stale() && log.count(tracing::Level::DEBUG, RETRY) >= before + attempts
+    })
+    .await;
+    assert!(reached, "no outage seen: stale {}", discovery.is_stale());
+    assert!(calls >= 100);
+}
+
+// One thread (tokio's default test runtime): every task of the discovery runs on the thread
+// whose default subscriber captures, and no other test's events reach it.
+#[tokio::test]
+async fn an_etcd_outage_is_warned_once_however_many_calls_and_retries_it_lasts() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let Some(mut etcd) = Etcd::start("an_etcd_outage_is_warned_once") else {
+        return;
+    };
+    let log = Captured::default();
+    let _capture =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(log.clone()));
+    let discovery = connect(&etcd.endpoint(), Duration::from_secs(3)).await;
+    discovery
+        .register(Instance::new("users", "u1", "10.0.0.1", 80))
+        .unwrap();
+    assert_eq!(log.count(tracing::Level::WARN, OUTAGE), 0);
+
+    // Hundreds of calls and several failed reconnections: one warning.
+    outage(&mut etcd, &discovery, &log, 3).await;
+    assert_eq!(log.count(tracing::Level::WARN, OUTAGE), 1);
+
+    // etcd back, then down again: a second outage, a second warning.
+    etcd.restart();
+    assert!(eventually(Duration::from_secs(10), || !discovery.is_stale()).await);
+    assert_eq!(log.count(tracing::Level::WARN, OUTAGE), 1);
+    outage(&mut etcd, &discovery, &log, 3).await;
+    assert_eq!(log.count(tracing::Level::WARN, OUTAGE), 2);
+}

@@ -7,7 +7,12 @@ use crate::ConfigError;
 /// Configuration of a bulkhead (contract §2.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+// `remote = "Self"`: the derives write inherent functions, and `validated_serde!` implements
+// the traits through them, checking the ranges after deserializing.
+#[cfg_attr(
+    feature = "serde",
+    serde(default, deny_unknown_fields, remote = "Self")
+)]
 pub struct BulkheadConfig {
     /// Bodies running at once. Default 20, in 1 ..= [`MAX_CONCURRENT_CALLS`].
     pub max_concurrent_calls: usize,
@@ -112,3 +117,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(feature = "serde")]
+crate::validated_serde!(BulkheadConfig);

@@ -11,7 +11,12 @@ use crate::ConfigError;
 /// last [`window`](Self::window) outcomes, and `max_failures` is then ignored.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+// `remote = "Self"`: the derives write inherent functions, and `validated_serde!` implements
+// the traits through them, checking the ranges after deserializing.
+#[cfg_attr(
+    feature = "serde",
+    serde(default, deny_unknown_fields, remote = "Self")
+)]
 pub struct CircuitBreakerConfig {
     /// Consecutive-failure mode: opens after this many failures in a row. Default 5, at least 1.
     pub max_failures: u32,
@@ -197,3 +202,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(feature = "serde")]
+crate::validated_serde!(CircuitBreakerConfig);

@@ -19,6 +19,29 @@
 //! - [`duration`]: the duration literals (`"250ms"`, `"1s 500ms"`);
 //! - [`ConfigError`]: a value outside its range, naming the policy and the key.
 
+/// `Serialize` and a `Deserialize` that checks the contract's ranges (`validate()`), over the
+/// inherent functions serde's derives write with `remote = "Self"`: a configuration read from
+/// TOML or JSON is as valid as one built by the attributes, or an error naming the key.
+#[cfg(feature = "serde")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! validated_serde {
+    ($config:ty) => {
+        impl serde::Serialize for $config {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                <$config>::serialize(self, serializer)
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $config {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let config = <$config>::deserialize(deserializer)?;
+                config.validate().map_err(serde::de::Error::custom)?;
+                Ok(config)
+            }
+        }
+    };
+}
+
 pub mod bulkhead;
 pub mod circuit_breaker;
 pub mod duration;

@@ -7,7 +7,12 @@ use crate::ConfigError;
 /// Configuration of the timeout (contract §2.3 and §6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+// `remote = "Self"`: the derives write inherent functions, and `validated_serde!` implements
+// the traits through them, checking the ranges after deserializing.
+#[cfg_attr(
+    feature = "serde",
+    serde(default, deny_unknown_fields, remote = "Self")
+)]
 pub struct TimeoutConfig {
     /// How long one attempt may take. Default 1 s (MicroProfile's default); more than 0.
     #[cfg_attr(
@@ -67,3 +72,6 @@ mod tests {
         assert_eq!((error.policy, error.key), ("timeout", "timeout"));
     }
 }
+
+#[cfg(feature = "serde")]
+crate::validated_serde!(TimeoutConfig);

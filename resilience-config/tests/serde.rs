@@ -74,3 +74,37 @@ fn missing_keys_take_the_defaults_and_bad_ones_are_errors() {
     let error = toml::from_str::<BulkheadConfig>("max_wait = \"10 s\"\n").unwrap_err();
     assert!(error.to_string().contains("without a space"), "{error}");
 }
+
+#[test]
+fn deserializing_checks_the_contracts_ranges_and_names_the_key() {
+    let error = |result: Result<(), String>| result.expect_err("out of range, yet accepted");
+    let bulkhead = error(
+        serde_json::from_str::<BulkheadConfig>(r#"{"max_concurrent_calls": 0}"#)
+            .map(drop)
+            .map_err(|e| e.to_string()),
+    );
+    assert!(bulkhead.contains("max_concurrent_calls"), "{bulkhead}");
+    let breaker = error(
+        toml::from_str::<CircuitBreakerConfig>("failure_rate = 1.5\n")
+            .map(drop)
+            .map_err(|e| e.to_string()),
+    );
+    assert!(breaker.contains("failure_rate"), "{breaker}");
+    let retry = error(
+        toml::from_str::<RetryConfig>("base_delay = \"5s\"\nmax_delay = \"1s\"\n")
+            .map(drop)
+            .map_err(|e| e.to_string()),
+    );
+    assert!(retry.contains("max_delay"), "{retry}");
+    let timeout = error(
+        serde_json::from_str::<TimeoutConfig>(r#"{"duration": "0s"}"#)
+            .map(drop)
+            .map_err(|e| e.to_string()),
+    );
+    assert!(
+        timeout.contains("timeout") || timeout.contains("duration"),
+        "{timeout}"
+    );
+    // In range: accepted.
+    assert!(serde_json::from_str::<BulkheadConfig>(r#"{"max_concurrent_calls": 3}"#).is_ok());
+}

@@ -434,7 +434,7 @@ fn breaker_layer(
     }
 }
 
-/// The timeout's layer: the `Duration` of its call site's `static`.
+/// The timeout's layer: its call site's `static`'s duration, counted on the site.
 fn timeout_layer(
     policies: &Policies,
     default_name: &TokenStream,
@@ -449,7 +449,7 @@ fn timeout_layer(
                 args.site(default_name),
             );
             statics.declare("Timeout", "__RESILIENCE_TIMEOUT");
-            quote!(__RESILIENCE_TIMEOUT.duration())
+            quote!(__RESILIENCE_TIMEOUT.layer())
         }
         None => quote!(#private::NoLayer),
     }
@@ -494,7 +494,7 @@ fn retry_layer(
             statics.declare("Retry", "__RESILIENCE_RETRY");
             let retry_if = classifier(args.retry_if.as_ref());
             quote! {
-                retry = #private::Retries::owned(__RESILIENCE_RETRY.config()),
+                retry = #private::Retries::of_site(&__RESILIENCE_RETRY),
                 retry_if = #retry_if,
             }
         }

@@ -1,7 +1,7 @@
 //! The event stream of contract §8: [`Registry::subscribe`](crate::Registry::subscribe).
 //!
 //! One process-wide `broadcast` channel, created by the first subscriber. Policies send only
-//! on their cold paths (transitions, rejections, reloads), and only when somebody listens: the
+//! on their cold paths (transitions, retries, timeouts, rejections, ejections, reloads), and only when somebody listens: the
 //! call path pays nothing for it.
 
 use std::sync::OnceLock;
@@ -31,6 +31,34 @@ pub enum Event {
         /// The bulkhead's registry name.
         name: String,
     },
+    /// The retry `name` starts attempt `attempt` (2 for the first retry) after `delay`.
+    Retry {
+        /// The retry's registry name.
+        name: String,
+        /// The attempt about to start, counting the first one as 1.
+        attempt: u32,
+        /// How long it waits first.
+        delay: std::time::Duration,
+        /// What the failed attempt returned: a rejection's message, or the operation error's
+        /// type (the runtime does not require operation errors to be `Debug`).
+        error: String,
+    },
+    /// An attempt bounded by the timeout `name` ran out of time.
+    Timeout {
+        /// The timeout's registry name.
+        name: String,
+        /// Its duration.
+        after: std::time::Duration,
+    },
+    /// Outlier detection ejected an instance of `service` for `duration`.
+    InstanceEjected {
+        /// The service's name.
+        service: String,
+        /// The instance's id.
+        instance: String,
+        /// How long it stays out.
+        duration: std::time::Duration,
+    },
     /// Overrides were applied (`source`: the file, or `apply` when applied by hand).
     ConfigReloaded {
         /// Where they came from.
@@ -57,8 +85,10 @@ pub(crate) fn subscribe() -> broadcast::Receiver<Event> {
         .subscribe()
 }
 
-/// Sends the event `make` builds, if anybody listens.
-pub(crate) fn emit(make: impl FnOnce() -> Event) {
+/// Sends the event `make` builds, if anybody listens. Public for the discovery crate's events
+/// (ejections); not part of the API.
+#[doc(hidden)]
+pub fn emit(make: impl FnOnce() -> Event) {
     if let Some(sender) = channel().get()
         && sender.receiver_count() > 0
     {

@@ -109,6 +109,13 @@ pub trait TimeoutLayer {
     type Bounded<F: Future>: Future<Output = Result<F::Output, ResilienceError>>;
     /// `future`, failing with `Timeout` if it takes too long.
     fn bound<F: Future>(&self, future: F) -> Self::Bounded<F>;
+    /// Called once when a bounded attempt ran out of time (a call site counts it and sends
+    /// its event).
+    #[inline(always)]
+    fn timed_out(&self) {}
+    /// Called once when a bounded attempt ended in time (a call site counts it).
+    #[inline(always)]
+    fn finished(&self) {}
 }
 
 impl TimeoutLayer for NoLayer {
@@ -437,8 +444,12 @@ macro_rules! __timeout {
     };
     (some, $layers:expr, $inner:expr) => {
         match $crate::__generated::TimeoutLayer::bound(&$layers.timeout, async { $inner }).await {
-            ::core::result::Result::Ok(outcome) => outcome,
+            ::core::result::Result::Ok(outcome) => {
+                $crate::__generated::TimeoutLayer::finished(&$layers.timeout);
+                outcome
+            }
             ::core::result::Result::Err(timeout) => {
+                $crate::__generated::TimeoutLayer::timed_out(&$layers.timeout);
                 ::core::result::Result::Err($crate::__generated::Failure::Rejected(timeout))
             }
         }

@@ -23,6 +23,7 @@ mod facade;
 mod failure;
 mod layers;
 mod macro_support;
+mod metrics;
 mod pipeline;
 mod registry;
 pub mod retry;
@@ -47,6 +48,7 @@ pub use registry::{
     BulkheadHandle, CircuitBreakerHandle, PolicyConfig, PolicyInfo, PolicyKind, Registry, registry,
 };
 pub use retry::{Backoff, RetryConfig};
+pub use site::{RetryCounts, RetryOutcome, RetryOutcomes, TimeoutCounts};
 pub use timeout::TimeoutConfig;
 
 /// What generated code and the runtime's own macros ([`__pipeline!`]) name, and nothing else:
@@ -65,7 +67,9 @@ pub mod __generated {
         attempt_output, into_error, rejection_converter,
     };
     pub use crate::pipeline::Retries;
-    pub use crate::site::{BreakerSite, BulkheadSite, Declaration, RetrySite, TimeoutSite};
+    pub use crate::site::{
+        BreakerSite, BulkheadSite, Declaration, RetrySite, SiteTimeout, TimeoutSite,
+    };
     pub use inventory;
     pub use tokio::time::sleep;
 }

@@ -17,6 +17,7 @@ use crate::circuit_breaker::CircuitBreaker;
 use crate::failure::Failure;
 use crate::layers::{Layers, OperationErrors};
 use crate::retry::{RetryConfig, RetryDecision};
+use crate::site::{RetryOutcome, RetrySite};
 
 /// The policies of one call site. `None` skips a layer.
 #[derive(Debug, Clone, Copy, Default)]
@@ -103,10 +104,12 @@ impl std::ops::Deref for RetryRef<'_> {
     }
 }
 
-/// The retry state of one call: how many retries ran and since when.
+/// The retry state of one call: how many retries ran and since when, and the call site it
+/// counts on (contract §8), if any.
 #[derive(Debug)]
 pub struct Retries<'a> {
     config: Option<RetryRef<'a>>,
+    site: Option<&'a RetrySite>,
     started: Option<Instant>,
     retries_done: u32,
 }
@@ -128,7 +131,29 @@ impl<'a> Retries<'a> {
                 .and_then(|retry| retry.max_duration)
                 .map(|_| Instant::now()),
             config,
+            site: None,
             retries_done: 0,
+        }
+    }
+
+    /// A call of an annotated function's retry: the site's configuration in force (an
+    /// override's, if any), its outcome and retries counted on the site, its retries named
+    /// after it in `tracing` and in the event stream.
+    #[inline]
+    pub fn of_site(site: &'a RetrySite) -> Self {
+        if let Some(budget) = site.budget() {
+            budget.deposit();
+        }
+        Retries {
+            site: Some(site),
+            ..Self::owned(site.config())
+        }
+    }
+
+    #[inline(always)]
+    fn done(&self, outcome: RetryOutcome) {
+        if let Some(site) = self.site {
+            site.count(self.retries_done, outcome);
         }
     }
 
@@ -146,7 +171,12 @@ impl<'a> Retries<'a> {
     where
         RetryIf: Fn(&E) -> bool,
     {
-        let (Some(retry), Err(failure)) = (self.config.as_deref(), &outcome) else {
+        let Err(failure) = &outcome else {
+            self.done(RetryOutcome::Success);
+            return ControlFlow::Break(outcome);
+        };
+        let Some(retry) = self.config.as_deref() else {
+            self.done(RetryOutcome::Failure);
             return ControlFlow::Break(outcome);
         };
         let retryable = match failure {
@@ -157,12 +187,58 @@ impl<'a> Retries<'a> {
             .started
             .map_or(Duration::ZERO, |started| started.elapsed());
         match retry.decide(self.retries_done, elapsed, retryable, fastrand::f64()) {
-            RetryDecision::GiveUp => ControlFlow::Break(outcome),
+            RetryDecision::GiveUp => {
+                self.done(if !retryable {
+                    RetryOutcome::NotRetryable
+                } else if self.retries_done >= retry.max_retries {
+                    RetryOutcome::MaxRetries
+                } else {
+                    RetryOutcome::MaxDuration
+                });
+                ControlFlow::Break(outcome)
+            }
             RetryDecision::RetryAfter(delay) => {
+                if let Some(budget) = self.site.and_then(RetrySite::budget)
+                    && !budget.withdraw()
+                {
+                    self.budget_exhausted(budget);
+                    return ControlFlow::Break(outcome);
+                }
                 self.retries_done += 1;
-                tracing::debug!(target: "resilience", retry = self.retries_done, ?delay, "retrying after a failed attempt");
+                self.retrying(delay, failure);
                 ControlFlow::Continue(delay)
             }
+        }
+    }
+
+    /// The budget refused a retry: the call ends with its last error.
+    #[cold]
+    fn budget_exhausted(&self, budget: &crate::budget::RetryBudget) {
+        let name = self.site.map_or("", |site| site.name());
+        tracing::debug!(target: "resilience", retry = name, budget = budget.name(), "retry budget exhausted; not retrying");
+        self.done(RetryOutcome::Failure);
+    }
+
+    /// A retry is about to start after `delay`: counted, logged and sent as an event naming
+    /// the policy.
+    #[cold]
+    fn retrying<E>(&self, delay: Duration, failure: &Failure<E>) {
+        let name = self.site.map_or("", |site| site.name());
+        let attempt = self.retries_done + 1;
+        tracing::debug!(target: "resilience", retry = name, attempt, ?delay, "retrying after a failed attempt");
+        if let Some(site) = self.site {
+            site.count_retry();
+            crate::events::emit(|| crate::events::Event::Retry {
+                name: name.to_owned(),
+                attempt,
+                delay,
+                error: match failure {
+                    Failure::Rejected(rejection) => rejection.to_string(),
+                    Failure::Operation(_) => {
+                        format!("an error of type `{}`", std::any::type_name::<E>())
+                    }
+                },
+            });
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::config::merge::{self, Effective};
 use crate::config::{OverrideError, Overrides, normalize};
 use crate::error::ConfigError;
 use crate::retry::RetryConfig;
-use crate::site::{Declaration, declarations};
+use crate::site::{Declaration, RetryCounts, TimeoutCounts, declarations};
 use crate::timeout::TimeoutConfig;
 
 /// Named circuit breakers and bulkheads. Get the process-wide one with [`registry()`].
@@ -145,6 +145,22 @@ impl Deref for BulkheadHandle {
     fn deref(&self) -> &Bulkhead {
         &self.0
     }
+}
+
+/// The counts of the declared call sites of `kind` named `name`, summed by `add`; `None` when
+/// no call site is.
+fn site_counts<C: Default>(
+    kind: PolicyKind,
+    name: &str,
+    mut add: impl FnMut(&Declaration, &mut C),
+) -> Option<C> {
+    let mut sum = None;
+    for declaration in declarations() {
+        if declaration.kind_and_name() == (kind, name) {
+            add(declaration, sum.get_or_insert_with(C::default));
+        }
+    }
+    sum
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -463,7 +479,34 @@ impl Registry {
                         ),
                         None => (None, None),
                     },
-                    _ => (None, None),
+                    PolicyKind::Retry => (
+                        None,
+                        site_counts(
+                            PolicyKind::Retry,
+                            &policy.name,
+                            |declaration, sum: &mut RetryCounts| {
+                                if let Declaration::Retry(site) = declaration {
+                                    sum.add(site.counts());
+                                }
+                            },
+                        )
+                        .map(Counters::Retry),
+                    ),
+                    PolicyKind::Timeout => (
+                        None,
+                        site_counts(
+                            PolicyKind::Timeout,
+                            &policy.name,
+                            |declaration, sum: &mut TimeoutCounts| {
+                                if let Declaration::Timeout(site) = declaration {
+                                    let counts = site.counts();
+                                    sum.calls += counts.calls;
+                                    sum.timed_out += counts.timed_out;
+                                }
+                            },
+                        )
+                        .map(Counters::Timeout),
+                    ),
                 };
                 PolicySnapshot {
                     name: policy.name,
@@ -632,6 +675,10 @@ impl Registry {
                 errors.extend(found);
             }
         }
+        // One value can be checked twice (by a declaration and by the breaker or bulkhead
+        // registered for it): report it once.
+        let mut reported = std::collections::BTreeSet::new();
+        errors.retain(|error| reported.insert(error.to_string()));
         if !errors.is_empty() {
             return Err(OverrideError::from_all(errors));
         }
@@ -683,20 +730,14 @@ impl Registry {
                     if breaker.current_config() == effective {
                         continue;
                     }
-                    match breaker.reconfigure(effective) {
-                        Ok(true) => {}
-                        Ok(false) => tracing::warn!(
-                            target: "resilience",
-                            policy = kind.as_str(),
-                            name = name.as_str(),
-                            "an override changes the mode or the rate window of a circuit breaker already in use: that applies from the next start"
-                        ),
-                        Err(error) => tracing::warn!(
+                    if let Err(error) = breaker.reconfigure(effective) {
+                        // Validated above: not reached.
+                        tracing::warn!(
                             target: "resilience",
                             %error,
                             name = name.as_str(),
                             "a circuit breaker override was refused"
-                        ),
+                        );
                     }
                 }
                 _ => {}

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::circuit_breaker::CircuitState;
 use crate::registry::{PolicyConfig, PolicyKind};
+use crate::site::{RetryCounts, TimeoutCounts};
 
 /// What [`Registry::snapshot`](crate::Registry::snapshot) returns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,7 +33,8 @@ pub struct PolicySnapshot {
     /// a breaker not used yet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<&'static str>,
-    /// Its counters, once it has shared state (breakers and bulkheads once used).
+    /// Its counters: a breaker's and a bulkhead's once used, a retry's and a timeout's summed
+    /// over the annotated functions that declare it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counters: Option<Counters>,
 }
@@ -64,6 +66,10 @@ pub enum Counters {
         /// Callers turned away so far.
         rejected: u64,
     },
+    /// A retry's: calls by outcome, with and without retries, and the retries started.
+    Retry(RetryCounts),
+    /// A timeout's: attempts that ended, and those that ran out of time.
+    Timeout(TimeoutCounts),
 }
 
 /// An overridden policy that matches no known policy.

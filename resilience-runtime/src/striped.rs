@@ -4,7 +4,7 @@
 
 use std::cell::Cell;
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::Ordering;
 
 /// Stripes per counter. Threads take them in turn; more threads than stripes share them (still
 /// exact, only less spread).
@@ -13,33 +13,77 @@ const STRIPES: usize = 8;
 /// One stripe, alone on its cache lines (128 bytes: x86 prefetches lines in pairs).
 #[derive(Debug, Default)]
 #[repr(align(128))]
-struct Stripe(AtomicU64);
+struct Stripe<A>(A);
 
-/// The counter.
+/// The counter, over an atomic `A`: the policies' (`crate::sync`'s, loom's under `cfg(loom)`)
+/// or `std`'s for the call sites' `static`s ([`SiteCounter`], built in `const` context).
 #[derive(Debug, Default)]
-pub(crate) struct StripedCounter {
-    stripes: [Stripe; STRIPES],
+pub(crate) struct Striped<A> {
+    stripes: [Stripe<A>; STRIPES],
 }
 
-impl StripedCounter {
+/// The policies' striped counter.
+pub(crate) type StripedCounter = Striped<crate::sync::AtomicU64>;
+
+/// A striped counter in a call site's `static`.
+pub(crate) type SiteCounter = Striped<std::sync::atomic::AtomicU64>;
+
+/// What a stripe holds: a `u64` atomic.
+pub(crate) trait Count {
+    fn add_one(&self);
+    fn value(&self) -> u64;
+    fn zero(&self);
+}
+
+macro_rules! count_for {
+    ($atomic:ty) => {
+        impl Count for $atomic {
+            #[inline(always)]
+            fn add_one(&self) {
+                self.fetch_add(1, Ordering::Relaxed);
+            }
+            fn value(&self) -> u64 {
+                self.load(Ordering::Relaxed)
+            }
+            fn zero(&self) {
+                self.store(0, Ordering::Relaxed);
+            }
+        }
+    };
+}
+
+count_for!(std::sync::atomic::AtomicU64);
+#[cfg(loom)]
+count_for!(crate::sync::AtomicU64);
+
+impl SiteCounter {
+    /// Zero, in `const` context.
+    pub(crate) const fn new() -> Self {
+        Striped {
+            stripes: [const { Stripe(std::sync::atomic::AtomicU64::new(0)) }; STRIPES],
+        }
+    }
+}
+
+impl<A: Count> Striped<A> {
     /// Adds one, on this thread's stripe.
     #[inline]
     pub(crate) fn increment(&self) {
-        self.stripes[stripe()].0.fetch_add(1, Ordering::Relaxed);
+        self.stripes[stripe()].0.add_one();
     }
 
     /// The count: the sum of the stripes (not a snapshot of one instant while others count).
     pub(crate) fn sum(&self) -> u64 {
         self.stripes
             .iter()
-            .map(|stripe| stripe.0.load(Ordering::Relaxed))
+            .map(|stripe| stripe.0.value())
             .fold(0, u64::wrapping_add)
     }
 
     /// Back to zero.
     pub(crate) fn clear(&self) {
         for stripe in &self.stripes {
-            stripe.0.store(0, Ordering::Relaxed);
+            stripe.0.zero();
         }
     }
 }

@@ -105,6 +105,8 @@ pub struct Constants {
     pub consecutive_failures: u32,
     /// `MaxEjectedPct`.
     pub max_ejected_pct: u32,
+    /// `PanicThresholdPct`.
+    pub panic_threshold_pct: u32,
 }
 
 impl Constants {
@@ -129,6 +131,7 @@ impl Constants {
             process_envs,
             consecutive_failures: cfg.int("ConsecutiveFailures") as u32,
             max_ejected_pct: cfg.int("MaxEjectedPct") as u32,
+            panic_threshold_pct: cfg.int("PanicThresholdPct") as u32,
         }
     }
 
@@ -206,9 +209,55 @@ pub fn eligible_set(k: &Constants, s: &Vars) -> u64 {
         .fold(0, |set, i| set | 1 << i)
 }
 
+/// `InEnv(i)`.
+pub fn in_env(s: &Vars, i: usize) -> bool {
+    has(s.registered, i) && s.env_of[i] == Some(s.env)
+}
+
+/// `InEnvSet`.
+fn in_env_set(k: &Constants, s: &Vars) -> u64 {
+    (0..k.n())
+        .filter(|&i| in_env(s, i))
+        .fold(0, |set, i| set | 1 << i)
+}
+
+/// `HealthySet`.
+fn healthy_set(k: &Constants, s: &Vars) -> u64 {
+    (0..k.n())
+        .filter(|&i| in_env(s, i) && s.healthy[i])
+        .fold(0, |set, i| set | 1 << i)
+}
+
+/// `EjectionLimit`.
+fn ejection_limit(k: &Constants, s: &Vars) -> u32 {
+    let h = cardinality(healthy_set(k, s));
+    (h * k.max_ejected_pct / 100).min(h.saturating_sub(1))
+}
+
 /// `EjectionAllowed`.
 fn ejection_allowed(k: &Constants, s: &Vars) -> bool {
+    cardinality(s.ejected) < ejection_limit(k, s)
+}
+
+/// The rule before issue 10 (the mutation [`Mutation::OldEjectionCap`] restores it):
+/// `MaxEjectedPct` of every registered instance, healthy or not, all of them allowed.
+fn old_ejection_allowed(k: &Constants, s: &Vars) -> bool {
     cardinality(s.ejected) < cardinality(s.registered) * k.max_ejected_pct / 100
+}
+
+/// `Panic`.
+pub fn panic(k: &Constants, s: &Vars) -> bool {
+    let eligible = cardinality(eligible_set(k, s));
+    eligible > 0 && eligible * 100 < k.panic_threshold_pct * cardinality(in_env_set(k, s))
+}
+
+/// `Pickable(i)`.
+pub fn pickable(k: &Constants, s: &Vars, i: usize) -> bool {
+    if panic(k, s) {
+        in_env(s, i)
+    } else {
+        eligible(s, i)
+    }
 }
 
 /// `Init`.
@@ -309,8 +358,8 @@ pub fn set_healthy(_k: &Constants, s: &Vars, i: usize, b: bool) -> Option<Vars> 
 }
 
 /// `Pick(i)`.
-pub fn pick(_k: &Constants, s: &Vars, i: usize) -> Option<Vars> {
-    eligible(s, i).then(|| Vars {
+pub fn pick(k: &Constants, s: &Vars, i: usize) -> Option<Vars> {
+    pickable(k, s, i).then(|| Vars {
         picked: Some(i),
         ejecting: false,
         ..s.clone()
@@ -422,8 +471,13 @@ pub fn ejected_registered(_k: &Constants, s: &Vars) -> bool {
 }
 
 /// `PickedEligible`.
-pub fn picked_eligible(_k: &Constants, s: &Vars) -> bool {
-    s.picked.is_none_or(|i| eligible(s, i))
+pub fn picked_eligible(k: &Constants, s: &Vars) -> bool {
+    s.picked.is_none_or(|i| panic(k, s) || eligible(s, i))
+}
+
+/// `PickedRegistered`.
+pub fn picked_registered(_k: &Constants, s: &Vars) -> bool {
+    s.picked.is_none_or(|i| in_env(s, i))
 }
 
 /// `EnvironmentsNeverMix`.
@@ -433,7 +487,13 @@ pub fn environments_never_mix(_k: &Constants, s: &Vars) -> bool {
 
 /// `EjectionBound`.
 pub fn ejection_bound(k: &Constants, s: &Vars) -> bool {
-    !s.ejecting || cardinality(s.ejected) * 100 <= cardinality(s.registered) * k.max_ejected_pct
+    !s.ejecting
+        || cardinality(s.ejected) * 100 <= cardinality(healthy_set(k, s)) * k.max_ejected_pct
+}
+
+/// `NeverEjectsTheLastHealthy`.
+pub fn never_ejects_the_last_healthy(k: &Constants, s: &Vars) -> bool {
+    !s.ejecting || healthy_set(k, s) & !s.ejected != 0
 }
 
 /// `FailuresOfRegistered`.
@@ -446,6 +506,9 @@ pub fn failures_of_registered(k: &Constants, s: &Vars) -> bool {
 pub enum Mutation {
     /// `Fail` ejects without asking `EjectionAllowed` (the max-percent check dropped).
     EjectionWithoutLimit,
+    /// `Fail` asks the rule before issue 10: `MaxEjectedPct` of all registered instances,
+    /// unhealthy ones included, with no place kept for the last healthy one.
+    OldEjectionCap,
     /// `Pick` ignores ejection: registered, healthy and of the environment suffice.
     PickIgnoringEjection,
     /// `Pick` ignores the environment.
@@ -455,6 +518,9 @@ pub enum Mutation {
 fn mutant_next(k: &Constants, mutation: Mutation, s: &Vars, action: Action) -> Option<Vars> {
     match (mutation, action) {
         (Mutation::EjectionWithoutLimit, Action::Fail(i)) => fail_with(k, s, i, true),
+        (Mutation::OldEjectionCap, Action::Fail(i)) => {
+            fail_with(k, s, i, old_ejection_allowed(k, s))
+        }
         (Mutation::PickIgnoringEjection, Action::Pick(i)) => {
             (has(s.registered, i) && s.healthy[i] && s.env_of[i] == Some(s.env)).then(|| Vars {
                 picked: Some(i),
@@ -501,14 +567,16 @@ impl ServiceDiscoveryModel {
 }
 
 /// The names of the spec's invariants checked by [`ServiceDiscoveryModel`].
-pub const INVARIANTS: [&str; 8] = [
+pub const INVARIANTS: [&str; 10] = [
     "TypeOK",
     "EnvOnlyWhenRegistered",
     "LeasesAccounted",
     "EjectedRegistered",
     "PickedEligible",
+    "PickedRegistered",
     "EnvironmentsNeverMix",
     "EjectionBound",
+    "NeverEjectsTheLastHealthy",
     "FailuresOfRegistered",
 ];
 
@@ -546,11 +614,17 @@ impl Model for ServiceDiscoveryModel {
             Property::always("PickedEligible", |m: &Self, s: &Vars| {
                 picked_eligible(&m.k, s)
             }),
+            Property::always("PickedRegistered", |m: &Self, s: &Vars| {
+                picked_registered(&m.k, s)
+            }),
             Property::always("EnvironmentsNeverMix", |m: &Self, s: &Vars| {
                 environments_never_mix(&m.k, s)
             }),
             Property::always("EjectionBound", |m: &Self, s: &Vars| {
                 ejection_bound(&m.k, s)
+            }),
+            Property::always("NeverEjectsTheLastHealthy", |m: &Self, s: &Vars| {
+                never_ejects_the_last_healthy(&m.k, s)
             }),
             Property::always("FailuresOfRegistered", |m: &Self, s: &Vars| {
                 failures_of_registered(&m.k, s)
@@ -558,9 +632,21 @@ impl Model for ServiceDiscoveryModel {
             // Reachability: none of the invariants above holds vacuously.
             Property::sometimes("an instance ejected", |_, s: &Vars| s.ejected != 0),
             Property::sometimes("an ejection at the limit", |m: &Self, s: &Vars| {
-                s.ejecting
-                    && cardinality(s.ejected) * 100
-                        == cardinality(s.registered) * m.k.max_ejected_pct
+                s.ejecting && cardinality(s.ejected) == ejection_limit(&m.k, s)
+            }),
+            Property::sometimes(
+                "an ejection the old rule allowed refused for the last healthy instance",
+                |m: &Self, s: &Vars| {
+                    s.picked.is_some_and(|i| {
+                        s.failures[i] + 1 >= m.k.consecutive_failures
+                            && !has(s.ejected, i)
+                            && old_ejection_allowed(&m.k, s)
+                            && !ejection_allowed(&m.k, s)
+                    })
+                },
+            ),
+            Property::sometimes("a pick in panic mode", |m: &Self, s: &Vars| {
+                s.picked.is_some_and(|i| panic(&m.k, s) && !eligible(s, i))
             }),
             Property::sometimes("an ejection refused by the limit", |m: &Self, s: &Vars| {
                 s.picked.is_some_and(|i| {
@@ -641,6 +727,7 @@ impl Driver {
     pub fn new(k: &Constants, s: &Vars) -> Driver {
         let config = DiscoveryConfig {
             env: Some(k.envs[s.env].clone()),
+            panic_threshold_percent: k.panic_threshold_pct,
             outlier: OutlierConfig {
                 enabled: true,
                 consecutive_failures: k.consecutive_failures,

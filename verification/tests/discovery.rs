@@ -52,6 +52,19 @@ fn checker_catches_an_ejection_without_the_max_percent_check() {
 }
 
 #[test]
+fn checker_catches_the_old_ejection_cap_ejecting_the_last_healthy_instance() {
+    let checker = ServiceDiscoveryModel::mutant(Mutation::OldEjectionCap)
+        .checker()
+        .symmetry()
+        .finish_when(HasDiscoveries::AnyOf(BTreeSet::from([
+            "NeverEjectsTheLastHealthy",
+        ])))
+        .spawn_dfs()
+        .join();
+    assert!(checker.discovery("NeverEjectsTheLastHealthy").is_some());
+}
+
+#[test]
 fn checker_catches_a_pick_that_ignores_ejection() {
     let checker = ServiceDiscoveryModel::mutant(Mutation::PickIgnoringEjection)
         .checker()

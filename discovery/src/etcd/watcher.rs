@@ -127,8 +127,7 @@ pub(crate) async fn run(mut client: Client, shared: Arc<Shared>, listed_at: i64)
             None => match list(&mut client, &shared).await {
                 Ok(revision) => revision,
                 Err(error) => {
-                    shared.mark_stale(&error);
-                    tokio::time::sleep(backoff.next_delay()).await;
+                    retry_later(&shared, &error, &mut backoff).await;
                     continue;
                 }
             },
@@ -137,10 +136,18 @@ pub(crate) async fn run(mut client: Client, shared: Arc<Shared>, listed_at: i64)
         match watch(&mut client, &shared, start + 1, &mut last, &mut backoff).await {
             End::Cancelled => seen = None,
             End::Broken(error) => {
-                shared.mark_stale(&error);
                 seen = Some(last);
-                tokio::time::sleep(backoff.next_delay()).await;
+                retry_later(&shared, &error, &mut backoff).await;
             }
         }
     }
+}
+
+/// etcd could not be reached: the backend is stale (warned once per outage, in
+/// `Shared::mark_stale`), each failed attempt is a debug event, and the next waits its backoff.
+async fn retry_later(shared: &Shared, error: &str, backoff: &mut Backoff) {
+    shared.mark_stale(error);
+    let delay = backoff.next_delay();
+    tracing::debug!(target: "resilience::discovery", %error, ?delay, "etcd watch attempt failed: retrying");
+    tokio::time::sleep(delay).await;
 }

@@ -59,7 +59,12 @@ impl Backoff {
 /// Configuration of retries (contract §2.2).
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+// `remote = "Self"`: the derives write inherent functions, and `validated_serde!` implements
+// the traits through them, checking the ranges after deserializing.
+#[cfg_attr(
+    feature = "serde",
+    serde(default, deny_unknown_fields, remote = "Self")
+)]
 pub struct RetryConfig {
     /// Attempts after the first (so up to `max_retries + 1` executions). Default 3, at most
     /// [`MAX_RETRIES`].
@@ -213,3 +218,6 @@ mod tests {
         assert_eq!(config.validate(), Err(violations[0].clone()));
     }
 }
+
+#[cfg(feature = "serde")]
+crate::validated_serde!(RetryConfig);

@@ -19,6 +19,7 @@ pub(crate) const KEYS: &[&str] = &[
     "jitter_factor",
     "max_duration",
     "retry_if",
+    "budget",
 ];
 
 #[derive(Debug, FromMeta)]
@@ -32,6 +33,8 @@ pub(crate) struct RetryArgs {
     jitter_factor: Option<SpannedValue<Float>>,
     max_duration: Option<SpannedValue<DurationLit>>,
     pub(crate) retry_if: Option<syn::Path>,
+    /// The name of the shared retry budget this retry draws from (contract §9).
+    budget: Option<SpannedValue<String>>,
 }
 
 impl RetryArgs {
@@ -48,6 +51,14 @@ impl RetryArgs {
     fn check(self) -> darling::Result<Self> {
         let mut errors = darling::Error::accumulator();
         super::check_name(&self.name, &mut errors);
+        if let Some(budget) = &self.budget
+            && budget.trim().is_empty()
+        {
+            errors.push(invalid(
+                budget,
+                "`budget` must name a retry budget, not be empty",
+            ));
+        }
         if let Some(name) = &self.backoff
             && self.backoff().is_none()
         {
@@ -121,7 +132,13 @@ impl RetryArgs {
     pub(crate) fn site(&self, default_name: &TokenStream) -> TokenStream {
         let name = super::name_tokens(&self.name, default_name);
         let config = self.config();
-        quote!(::resilience::__private::RetrySite::new(#name, #config))
+        match &self.budget {
+            Some(budget) => {
+                let budget = budget.as_str();
+                quote!(::resilience::__private::RetrySite::new(#name, #config).with_budget(#budget))
+            }
+            None => quote!(::resilience::__private::RetrySite::new(#name, #config)),
+        }
     }
 
     /// `RetryConfig { .. }`.

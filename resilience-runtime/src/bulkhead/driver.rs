@@ -32,18 +32,21 @@ pub struct Bulkhead {
     accepted: StripedCounter,
     /// Callers turned away (the cold path).
     rejected: AtomicU64,
+    /// The `metrics` handles (zero-sized without the feature).
+    metrics: crate::metrics::BulkheadMetrics,
 }
 
 /// A running body's slot; released when dropped (to the oldest waiter, if any).
 #[derive(Debug)]
 #[must_use = "the slot is released when the permit is dropped"]
 pub struct BulkheadPermit<'a> {
-    slots: &'a Slots,
+    bulkhead: &'a Bulkhead,
 }
 
 impl Drop for BulkheadPermit<'_> {
     fn drop(&mut self) {
-        self.slots.release();
+        self.bulkhead.slots.release();
+        self.bulkhead.metrics.released();
     }
 }
 
@@ -54,7 +57,6 @@ impl Bulkhead {
         crate::registry::validate_name("bulkhead", &name)?;
         config.validate()?;
         Ok(Bulkhead {
-            name,
             slots: Slots::new(config.max_concurrent_calls),
             queued: AtomicUsize::new(0),
             current: ArcSwap::from_pointee(config.clone()),
@@ -62,8 +64,27 @@ impl Bulkhead {
             resizing: Mutex::new(()),
             accepted: StripedCounter::default(),
             rejected: AtomicU64::new(0),
+            metrics: crate::metrics::BulkheadMetrics::new(&name),
+            name,
             config,
         })
+    }
+
+    /// The one bulkhead that every disabled call site (`enabled = false`, contract §7) uses in
+    /// place of its own: its limit is the largest the slot counter holds, so every call runs at
+    /// once, and generated code keeps its concrete layer.
+    pub(crate) fn passthrough() -> &'static Bulkhead {
+        static PASSTHROUGH: std::sync::LazyLock<Bulkhead> = std::sync::LazyLock::new(|| {
+            Bulkhead::new(
+                "resilience::disabled",
+                BulkheadConfig {
+                    max_concurrent_calls: resilience_config::bulkhead::MAX_CONCURRENT_CALLS,
+                    ..BulkheadConfig::default()
+                },
+            )
+            .expect("the largest limit is valid")
+        });
+        &PASSTHROUGH
     }
 
     /// The configuration in force (the creation's, or an override's).
@@ -129,7 +150,8 @@ impl Bulkhead {
         // `then`, not `then_some`: a permit built and dropped on failure would release a slot.
         self.slots.try_acquire().then(|| {
             self.accepted.increment();
-            BulkheadPermit { slots: &self.slots }
+            self.metrics.admitted();
+            BulkheadPermit { bulkhead: self }
         })
     }
 
@@ -161,6 +183,7 @@ impl Bulkhead {
         let Some(_place) = QueuePlace::join(&self.queued, max_queue_size) else {
             return Err(self.full());
         };
+        let waiting = Waiting::new(self);
         match max_wait {
             None => self.slots.acquire().await,
             Some(wait) => {
@@ -168,23 +191,55 @@ impl Bulkhead {
                     .await
                     .is_err()
                 {
+                    drop(waiting);
                     tracing::debug!(target: "resilience", bulkhead = %self.name, ?wait, "gave up waiting for a bulkhead slot");
                     return Err(self.full());
                 }
             }
         }
+        drop(waiting);
         self.accepted.increment();
-        Ok(BulkheadPermit { slots: &self.slots })
+        self.metrics.admitted();
+        Ok(BulkheadPermit { bulkhead: self })
     }
 
     fn full(&self) -> ResilienceError {
         self.rejected.fetch_add(1, Ordering::Relaxed);
+        self.metrics.rejected();
         crate::events::emit(|| crate::events::Event::BulkheadRejected {
             name: self.name.clone(),
         });
         ResilienceError::BulkheadFull {
             name: self.name.clone(),
         }
+    }
+}
+
+/// A caller's wait in the queue, as the `metrics` see it (the `waiting` gauge and the
+/// `wait_seconds` histogram), however the wait ends.
+struct Waiting<'a> {
+    bulkhead: &'a Bulkhead,
+    #[cfg(feature = "metrics")]
+    since: std::time::Instant,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(bulkhead: &'a Bulkhead) -> Self {
+        bulkhead.metrics.queued();
+        Waiting {
+            bulkhead,
+            #[cfg(feature = "metrics")]
+            since: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        #[cfg(feature = "metrics")]
+        self.bulkhead.metrics.left_queue(self.since.elapsed());
+        #[cfg(not(feature = "metrics"))]
+        self.bulkhead.metrics.left_queue(std::time::Duration::ZERO);
     }
 }
 

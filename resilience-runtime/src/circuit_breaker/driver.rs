@@ -26,12 +26,38 @@ use super::state::{CircuitState, Decision, EPOCH_BITS, Event, Limits, Micros, Ph
 use super::window::Window;
 use crate::error::{ConfigError, ResilienceError};
 
-/// The rate mode's window: one per epoch, swapped whole on every transition.
+/// The rate mode's window: one per epoch, swapped whole on every transition. Kept in count
+/// mode too (off), so that an override can switch the mode of a live breaker (contract §7).
 struct RateWindow {
+    /// Whether the breaker is in rate mode: read on every outcome recorded.
+    on: AtomicU64,
+    /// The shape of the windows to come.
+    shape: ArcSwap<WindowShape>,
+    current: ArcSwap<EpochWindow>,
+}
+
+/// A rate window's size, minimum of calls and failure rate.
+#[derive(Debug, Clone, Copy)]
+struct WindowShape {
     size: u32,
     min_calls: u32,
     rate: f64,
-    current: ArcSwap<EpochWindow>,
+}
+
+impl WindowShape {
+    /// The shape `config` asks for, and whether it is in rate mode.
+    fn of(config: &CircuitBreakerConfig) -> (WindowShape, bool) {
+        let shape = WindowShape {
+            size: config.window,
+            min_calls: config.effective_min_calls(),
+            rate: config.failure_rate.unwrap_or(1.0),
+        };
+        (shape, config.failure_rate.is_some())
+    }
+
+    fn window(self) -> Window {
+        Window::new(self.size, self.min_calls, self.rate)
+    }
 }
 
 struct EpochWindow {
@@ -52,9 +78,14 @@ pub struct CircuitBreaker {
     /// `fetch_max` right after each transition, so it lags only by transitions whose threads are
     /// between their compare-and-swap and that `fetch_max`; see [`widen`].
     transitions: AtomicU64,
-    window: Option<RateWindow>,
+    window: RateWindow,
     origin: Instant,
     counters: Counters,
+    /// The breaker of call sites whose breaker an override disabled: it records no failure, so
+    /// it never leaves Closed (see [`CircuitBreaker::passthrough`]).
+    passthrough: bool,
+    /// The `metrics` handles (zero-sized without the feature).
+    metrics: crate::metrics::BreakerMetrics,
 }
 
 /// The [`Limits`] in force, changed in place by an override (contract §7). Read with relaxed
@@ -160,17 +191,16 @@ impl CircuitBreaker {
         crate::registry::validate_name("circuit_breaker", &name)?;
         config.validate()?;
         let limits = LiveLimits::new(limits_of(&config));
-        let window = config.failure_rate.map(|rate| RateWindow {
-            size: config.window,
-            min_calls: config.effective_min_calls(),
-            rate,
+        let (shape, rate_mode) = WindowShape::of(&config);
+        let window = RateWindow {
+            on: AtomicU64::new(u64::from(rate_mode)),
+            shape: ArcSwap::from_pointee(shape),
             current: ArcSwap::from_pointee(EpochWindow {
                 epoch: State::INITIAL.epoch,
-                window: Window::new(config.window, config.effective_min_calls(), rate),
+                window: shape.window(),
             }),
-        });
+        };
         Ok(CircuitBreaker {
-            name,
             current: ArcSwap::from_pointee(config.clone()),
             config,
             limits,
@@ -179,7 +209,24 @@ impl CircuitBreaker {
             window,
             origin: Instant::now(),
             counters: Counters::default(),
+            passthrough: false,
+            metrics: crate::metrics::BreakerMetrics::new(&name),
+            name,
         })
+    }
+
+    /// The one breaker that every disabled call site (`enabled = false`, contract §7) uses in
+    /// place of its own: always Closed, it admits every call and ignores failures, so generated
+    /// code keeps its concrete layer and a disabled breaker costs what an enabled one does.
+    pub(crate) fn passthrough() -> &'static CircuitBreaker {
+        static PASSTHROUGH: std::sync::LazyLock<CircuitBreaker> = std::sync::LazyLock::new(|| {
+            let mut breaker =
+                CircuitBreaker::new("resilience::disabled", CircuitBreakerConfig::default())
+                    .expect("the default configuration is valid");
+            breaker.passthrough = true;
+            breaker
+        });
+        &PASSTHROUGH
     }
 
     /// The registry name.
@@ -201,22 +248,31 @@ impl CircuitBreaker {
     /// transitions use the new `max_failures`, `reset_timeout` and `half_open_allowed_calls`
     /// (an open breaker keeps the deadline it has).
     ///
-    /// Returns `Ok(false)`, changing nothing, when `config` changes the mode or the rate
-    /// window (`failure_rate`, `window`, `min_calls`): that takes a new breaker, which this
-    /// runtime does not swap in under running calls yet.
-    pub fn reconfigure(&self, config: CircuitBreakerConfig) -> Result<bool, ConfigError> {
+    /// A change of mode or of the rate window (`failure_rate`, `window`, `min_calls`) starts
+    /// afresh instead, as [`reset`](Self::reset) does: back to Closed with every count cleared
+    /// (the old window's outcomes say nothing about the new rule). A call admitted before and
+    /// recorded after counts under the new rule, or not at all if it was a trial.
+    pub fn reconfigure(&self, config: CircuitBreakerConfig) -> Result<(), ConfigError> {
         config.validate()?;
         let current = self.current.load();
         let same_window = current.failure_rate == config.failure_rate
             && (config.failure_rate.is_none()
                 || (current.window == config.window
                     && current.effective_min_calls() == config.effective_min_calls()));
-        if !same_window {
-            return Ok(false);
-        }
         self.limits.store(limits_of(&config));
+        if !same_window {
+            let (shape, rate_mode) = WindowShape::of(&config);
+            self.window.shape.store(Arc::new(shape));
+            self.window
+                .on
+                .store(u64::from(rate_mode), Ordering::Release);
+            self.current.store(Arc::new(config));
+            // A new epoch: `on_transition` gives it a window of the new shape.
+            self.reset();
+            return Ok(());
+        }
         self.current.store(Arc::new(config));
-        Ok(true)
+        Ok(())
     }
 
     /// The current state. An Open breaker whose reset timeout has elapsed still reports Open
@@ -295,6 +351,7 @@ impl CircuitBreaker {
             )),
             _ => {
                 self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+                self.metrics.rejected();
                 None
             }
         }
@@ -382,6 +439,13 @@ impl CircuitBreaker {
                 == ticket >> GENERATION_SHIFT
     }
 
+    /// Whether outcomes go to the rate window (`failure_rate` set) rather than the state word's
+    /// count.
+    #[inline(always)]
+    fn rate_mode(&self) -> bool {
+        self.window.on.load(Ordering::Acquire) != 0
+    }
+
     fn on_transition(&self, from: State, to: State) {
         if from.epoch == to.epoch {
             return;
@@ -389,12 +453,12 @@ impl CircuitBreaker {
         let published = self.transitions.load(Ordering::Acquire);
         self.transitions
             .fetch_max(widen(published, to.epoch), Ordering::AcqRel);
-        if let Some(window) = &self.window {
+        if self.rate_mode() {
             // A fresh window for the new epoch, never a clear of one a racing `record` may be
             // writing to.
-            window.current.store(Arc::new(EpochWindow {
+            self.window.current.store(Arc::new(EpochWindow {
                 epoch: to.epoch,
-                window: Window::new(window.size, window.min_calls, window.rate),
+                window: self.window.shape.load().window(),
             }));
         }
         let (from, to) = (from.circuit_state(), to.circuit_state());
@@ -405,6 +469,7 @@ impl CircuitBreaker {
         if to == CircuitState::Open {
             self.counters.opened.fetch_add(1, Ordering::Relaxed);
         }
+        self.metrics.transition(to);
         tracing::info!(
             target: "resilience",
             circuit_breaker = %self.name,
@@ -426,8 +491,9 @@ impl CircuitBreaker {
     /// fast path compares one word as before; a trial's ticket never matches it.
     #[inline(always)]
     fn record(&self, ticket: u64, failed: bool) {
-        if !failed && self.window.is_none() {
+        if !failed && !self.rate_mode() {
             self.counters.successful.increment();
+            self.metrics.success();
             let state = self.load();
             if u64::from(state.epoch) == ticket && state.phase == (Phase::Closed { failures: 0 }) {
                 return; // `step` would leave the state as it is.
@@ -440,10 +506,15 @@ impl CircuitBreaker {
     /// [`record`](Self::record) of a failure, or of any outcome in rate mode.
     #[inline(never)]
     fn record_counted(&self, ticket: u64, failed: bool) {
+        if self.passthrough {
+            return;
+        }
         if failed {
             self.counters.failed.fetch_add(1, Ordering::Relaxed);
+            self.metrics.failure();
         } else {
             self.counters.successful.increment();
+            self.metrics.success();
         }
         self.record_slow(self.load(), ticket, failed);
     }
@@ -453,8 +524,8 @@ impl CircuitBreaker {
     fn record_slow(&self, state: State, ticket: u64, failed: bool) {
         let epoch = ticket as u16;
         if ticket & TRIAL == 0 {
-            if let (Some(window), Phase::Closed { .. }) = (&self.window, state.phase) {
-                let current = window.current.load();
+            if let (true, Phase::Closed { .. }) = (self.rate_mode(), state.phase) {
+                let current = self.window.current.load();
                 if state.epoch == epoch && current.epoch == epoch && current.window.record(failed) {
                     self.apply_for(Event::Trip { epoch }, Some(ticket));
                 }

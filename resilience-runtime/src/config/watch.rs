@@ -37,7 +37,8 @@ impl std::fmt::Debug for WatchGuard {
 /// and sent as [`Event::ConfigReloadFailed`]; a good one is applied and sent as
 /// [`Event::ConfigReloaded`]. The file's directory is watched, so editors that save by renaming
 /// a new file over the old one are followed, and a file that is deleted and written again is
-/// read again. Replace the file at once (write a new file, rename it over the old one), as
+/// read again. A change event that leaves the file's bytes as they were last read is ignored
+/// (no reload, no event). Replace the file at once (write a new file, rename it over the old one), as
 /// editors and deployment tools do: a file truncated and then written in place may be read in
 /// between, and an empty file is a valid one, with no overrides.
 pub fn watch(path: impl AsRef<Path>, env_prefix: &str) -> Result<WatchGuard, OverrideError> {
@@ -49,6 +50,9 @@ pub fn watch(path: impl AsRef<Path>, env_prefix: &str) -> Result<WatchGuard, Ove
     };
     let file_name = path.file_name().map(ToOwned::to_owned);
     let (watched, prefix) = (path.clone(), env_prefix.to_owned());
+    // What was last read: one save can arrive as two debounced batches (a rename's events on
+    // either side of the debounce), and a file touched without a change needs no reload.
+    let mut last_read = std::fs::read(&path).ok();
     let mut debouncer = new_debouncer(DEBOUNCE, move |result: DebounceEventResult| {
         let touched = match result {
             Ok(events) => events
@@ -58,6 +62,12 @@ pub fn watch(path: impl AsRef<Path>, env_prefix: &str) -> Result<WatchGuard, Ove
                 tracing::warn!(target: "resilience", file = %watched.display(), %error, "watching the overrides file failed");
                 false
             }
+        };
+        let touched = touched && {
+            let now = std::fs::read(&watched).ok();
+            let changed = now != last_read;
+            last_read = now;
+            changed
         };
         if touched && let Err(error) = load(&watched, &prefix) {
             tracing::warn!(
