@@ -441,7 +441,11 @@ mod tests {
             "the free slot goes at once, the other is owed"
         );
         slots.release();
-        assert_eq!((slots.free(), slots.debt()), (0, 0), "the debt swallowed it");
+        assert_eq!(
+            (slots.free(), slots.debt()),
+            (0, 0),
+            "the debt swallowed it"
+        );
         slots.release();
         assert_eq!(slots.free(), 1, "one slot, as configured");
         assert!(slots.try_acquire());
