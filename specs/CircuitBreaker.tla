@@ -165,6 +165,16 @@ Next ==
 
 Spec == Init /\ [][Next]_vars
 
+(* Fairness: time passes (Tick), every caller keeps calling, and every    *)
+(* admitted call eventually ends, with an outcome or dropped (CallEnds).  *)
+(* Reset and ForceOpen are the operator's, with no fairness.              *)
+CallEnds(c) == Succeed(c) \/ Fail(c) \/ Trip(c) \/ Cancel(c)
+Fairness ==
+    /\ WF_vars(Tick)
+    /\ \A c \in Callers : WF_vars(Acquire(c)) /\ WF_vars(CallEnds(c))
+
+FairSpec == Spec /\ Fairness
+
 -----------------------------------------------------------------------------
 (* Safety.                                                                 *)
 
@@ -217,6 +227,17 @@ Invariants ==
     /\ EpochsMonotonic
 
 THEOREM Spec => []Invariants
+
+-----------------------------------------------------------------------------
+(* Liveness.                                                               *)
+
+\* An Open breaker that was not forced open eventually leaves Open (its next
+\* call after the reset timeout becomes a trial), unless force_open() comes
+\* first.  A forced one waits for reset(), which nothing makes happen.
+OpenEventuallyProbes ==
+    (phase = "Open" /\ ~forced) ~> (phase # "Open" \/ forced)
+
+THEOREM FairSpec => OpenEventuallyProbes
 
 \* State constraint for model checking: epochs are unbounded in the spec.
 EpochBound == epoch <= MaxEpoch

@@ -113,6 +113,14 @@ Next ==
 
 Spec == Init /\ [][Next]_vars
 
+(* Fairness: every attempt ends (the body returns, or the timeout layer   *)
+(* ends it) and every failure is decided.                                 *)
+AttemptEnds == Succeed \/ \E e \in Errors, t \in AttemptTimes : Fail(e, t)
+Decide == (\E d \in 0..MaxDelay : RetryAfter(d)) \/ GiveUp
+Fairness == WF_vars(AttemptEnds) /\ WF_vars(Decide)
+
+FairSpec == Spec /\ Fairness
+
 -----------------------------------------------------------------------------
 (* Safety.                                                                 *)
 
@@ -147,4 +155,13 @@ Invariants ==
     /\ OnlyRetryableRetried /\ GaveUpOnLastError
 
 THEOREM Spec => []Invariants
+
+-----------------------------------------------------------------------------
+(* Liveness.                                                               *)
+
+\* A call that starts eventually succeeds or gives up: retries are bounded
+\* and every failure is decided.
+CallEnds == phase \in {"Running", "Deciding"} ~> phase \in {"Succeeded", "GaveUp"}
+
+THEOREM FairSpec => CallEnds
 =============================================================================

@@ -1,6 +1,7 @@
 //! loom: concurrent admissions, outcomes and cancellations on one breaker keep the state word
 //! within `specs/CircuitBreaker.tla`'s invariants, in every interleaving. Run with
-//! `RUSTFLAGS="--cfg loom" cargo test -p resilience-runtime --release --test loom`.
+//! `RUSTFLAGS="--cfg loom -C debug-assertions" cargo test -p resilience-runtime --release --test
+//! loom`. Every transition also goes through the breaker's monitor (`circuit_breaker/monitor.rs`).
 #![cfg(loom)]
 
 use std::time::Duration;
@@ -108,5 +109,42 @@ fn a_cancelled_trial_and_a_successful_one_keep_the_slots_accounted() {
             } => assert_eq!((admitted, succeeded), (1, 1)),
             phase => panic!("expected HalfOpen, got {phase:?}"),
         }
+    });
+}
+
+/// Rate mode: two failures recorded at once into a window of two trip it exactly once; the
+/// transition swaps in a fresh window for the Open epoch, and an outcome racing it is dropped
+/// (the monitor checks that a dropped outcome of another epoch is one `step` ignores).
+#[test]
+fn concurrent_rate_mode_failures_trip_the_window_once() {
+    loom::model(|| {
+        let breaker = Arc::new(
+            CircuitBreaker::new(
+                "loom-rate",
+                CircuitBreakerConfig {
+                    failure_rate: Some(0.5),
+                    window: 2,
+                    min_calls: Some(2),
+                    reset_timeout: Duration::from_secs(60),
+                    ..CircuitBreakerConfig::DEFAULT
+                },
+            )
+            .expect("valid configuration"),
+        );
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let breaker = breaker.clone();
+                thread::spawn(move || {
+                    if let Ok(permit) = breaker.try_acquire() {
+                        permit.failure();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(breaker.state(), CircuitState::Open);
+        assert_eq!(breaker.metrics().opened, 1);
     });
 }

@@ -1,5 +1,5 @@
 //! Reads the `.cfg` files next to the specs, so the checks explore exactly the constants TLC
-//! would (`CONSTANTS` with integers and sets, and the `INVARIANTS` list).
+//! would (`CONSTANTS` with integers and sets, the `INVARIANTS` and `PROPERTIES` lists).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,6 +27,8 @@ pub struct Cfg {
     pub invariants: Vec<String>,
     /// `CONSTRAINT`/`CONSTRAINTS` section.
     pub constraints: Vec<String>,
+    /// `PROPERTY`/`PROPERTIES` section (the liveness properties), in order.
+    pub properties: Vec<String>,
 }
 
 impl Cfg {
@@ -96,6 +98,9 @@ impl Cfg {
                 .extend(line.split_whitespace().map(str::to_owned)),
             "CONSTRAINT" | "CONSTRAINTS" => self
                 .constraints
+                .extend(line.split_whitespace().map(str::to_owned)),
+            "PROPERTY" | "PROPERTIES" => self
+                .properties
                 .extend(line.split_whitespace().map(str::to_owned)),
             _ => {}
         }

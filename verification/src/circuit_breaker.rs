@@ -742,3 +742,48 @@ pub fn check_refinement(step: StepFn) -> Result<RefinementReport, String> {
         |s, action| implementation_next(&model.k, step, s, action),
     )
 }
+
+// ---------------------------------------------------------------------------------------------
+// Liveness.
+
+/// The names of the spec's liveness properties (its `.cfg`'s `PROPERTIES`) checked by
+/// [`check_liveness`].
+pub const LIVENESS: [&str; 1] = ["OpenEventuallyProbes"];
+
+/// `Fairness` of the spec: time passes (`WF_vars(Tick)`), every caller keeps calling
+/// (`WF_vars(Acquire(c))`) and every admitted call eventually ends, with an outcome or dropped
+/// (`WF_vars(Succeed(c) \/ Fail(c) \/ Trip(c) \/ Cancel(c))`).
+pub fn fairness(k: &Constants) -> Vec<crate::liveness::Fairness<Action>> {
+    use crate::liveness::Fairness;
+    let mut fair = vec![Fairness::weak("WF_vars(Tick)", |a: &Action| {
+        *a == Action::Tick
+    })];
+    for c in 0..k.callers {
+        fair.push(Fairness::weak(
+            format!("WF_vars(Acquire(c{}))", c + 1),
+            move |a: &Action| *a == Action::Acquire(c),
+        ));
+        fair.push(Fairness::weak(
+            format!("WF_vars(CallEnds(c{}))", c + 1),
+            move |a: &Action| {
+                matches!(a, Action::Succeed(x) | Action::Fail(x) | Action::Trip(x) | Action::Cancel(x) if *x == c)
+            },
+        ));
+    }
+    fair
+}
+
+/// `OpenEventuallyProbes`: `(phase = "Open" /\ ~forced) ~> (phase # "Open" \/ forced)` on every
+/// state `model` reaches, under `fairness`. An Open phase at `MaxEpoch` is left through a step
+/// outside the `EpochBound` constraint, which the check counts as leaving (not explored).
+pub fn check_liveness(
+    model: &CircuitBreakerModel,
+    fairness: &[crate::liveness::Fairness<Action>],
+) -> Result<crate::liveness::LivenessReport, String> {
+    crate::liveness::Graph::explore(model, fairness)
+        .leads_to(
+            |s| s.phase == Phase::Open && !s.forced,
+            |s| s.phase != Phase::Open || s.forced,
+        )
+        .map_err(|e| format!("OpenEventuallyProbes: {e}"))
+}

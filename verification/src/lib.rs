@@ -14,4 +14,6 @@ pub mod cfg;
 pub mod circuit_breaker;
 pub mod discovery;
 pub mod explore;
+pub mod liveness;
+pub mod pipeline;
 pub mod retry;

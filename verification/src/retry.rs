@@ -432,6 +432,10 @@ pub enum Semantics {
     Spec,
     /// `RetryConfig::decide`.
     Implementation,
+    /// The spec where a non-retryable error gives up only once the retries are exhausted: a
+    /// mutation that keeps every invariant (nothing wrong is ever retried) and leaves the call
+    /// hanging, caught by the liveness check only.
+    GiveUpOnlyWhenExhausted,
 }
 
 /// `Retry.tla` under its `.cfg` constants, as a stateright model.
@@ -479,6 +483,16 @@ impl Model for RetryModel {
         match self.semantics {
             Semantics::Spec => spec_next(&self.k, state, action),
             Semantics::Implementation => implementation_next(&self.k, state, action),
+            Semantics::GiveUpOnlyWhenExhausted => match action {
+                Action::GiveUp
+                    if state.last_error != Error::None
+                        && !retryable(state.last_error)
+                        && state.retries < self.k.max_retries =>
+                {
+                    None
+                }
+                _ => spec_next(&self.k, state, action),
+            },
         }
     }
 
@@ -541,4 +555,39 @@ pub fn check_refinement() -> Result<RefinementReport, String> {
         |s, action| spec_next(&model.k, s, action),
         |s, action| implementation_next(&model.k, s, action),
     )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Liveness.
+
+/// The names of the spec's liveness properties (its `.cfg`'s `PROPERTIES`) checked by
+/// [`check_liveness`].
+pub const LIVENESS: [&str; 1] = ["CallEnds"];
+
+/// `Fairness` of the spec: every attempt ends (`WF_vars(Succeed \/ \E e, t : Fail(e, t))`:
+/// with a timeout layer, or by the body returning) and a failed attempt is decided
+/// (`WF_vars(\E d : RetryAfter(d) \/ GiveUp)`).
+pub fn fairness() -> Vec<crate::liveness::Fairness<Action>> {
+    use crate::liveness::Fairness;
+    vec![
+        Fairness::weak("WF_vars(AttemptEnds)", |a: &Action| {
+            matches!(a, Action::Succeed | Action::Fail(..))
+        }),
+        Fairness::weak("WF_vars(Decide)", |a: &Action| {
+            matches!(a, Action::RetryAfter(_) | Action::GiveUp)
+        }),
+    ]
+}
+
+/// `CallEnds`: `phase \in {"Running", "Deciding"} ~> phase \in {"Succeeded", "GaveUp"}`.
+pub fn check_liveness(
+    model: &RetryModel,
+    fairness: &[crate::liveness::Fairness<Action>],
+) -> Result<crate::liveness::LivenessReport, String> {
+    crate::liveness::Graph::explore(model, fairness)
+        .leads_to(
+            |s| matches!(s.phase, Phase::Running | Phase::Deciding),
+            |s| matches!(s.phase, Phase::Succeeded | Phase::GaveUp),
+        )
+        .map_err(|e| format!("CallEnds: {e}"))
 }

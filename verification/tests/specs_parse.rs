@@ -1,10 +1,11 @@
 //! Every `specs/*.tla` parses (tree-sitter-tlaplus), and every invariant it names is checked by
-//! a Rust model; every action of its `Next` has a Rust function of the same name.
+//! a Rust model, every liveness property of its `.cfg` by the fair-cycle search; every action
+//! of its `Next` has a Rust function of the same name.
 
 use std::collections::BTreeSet;
 
 use resilience_verification::cfg::{Cfg, specs_dir};
-use resilience_verification::{bulkhead, circuit_breaker, discovery, retry};
+use resilience_verification::{bulkhead, circuit_breaker, discovery, pipeline, retry};
 use stateright::Model;
 use tree_sitter::{Node, Parser, Tree};
 
@@ -12,6 +13,8 @@ use tree_sitter::{Node, Parser, Tree};
 struct RustCheck {
     module: &'static str,
     properties: Vec<&'static str>,
+    /// The liveness properties its fair-cycle check covers (none: not checked).
+    liveness: &'static [&'static str],
     source: &'static str,
 }
 
@@ -23,21 +26,31 @@ fn rust_checks() -> Vec<RustCheck> {
         RustCheck {
             module: "CircuitBreaker",
             properties: names(circuit_breaker::CircuitBreakerModel::spec()),
+            liveness: &circuit_breaker::LIVENESS,
             source: include_str!("../src/circuit_breaker.rs"),
         },
         RustCheck {
             module: "Bulkhead",
             properties: names(bulkhead::BulkheadModel::spec()),
+            liveness: &bulkhead::LIVENESS,
             source: include_str!("../src/bulkhead.rs"),
         },
         RustCheck {
             module: "Retry",
             properties: names(retry::RetryModel::new(retry::Semantics::Spec)),
+            liveness: &retry::LIVENESS,
             source: include_str!("../src/retry.rs"),
+        },
+        RustCheck {
+            module: "Pipeline",
+            properties: names(pipeline::PipelineModel::spec()),
+            liveness: &pipeline::LIVENESS,
+            source: include_str!("../src/pipeline.rs"),
         },
         RustCheck {
             module: "ServiceDiscovery",
             properties: names(discovery::ServiceDiscoveryModel::spec()),
+            liveness: &[],
             source: include_str!("../src/discovery.rs"),
         },
     ]
@@ -156,6 +169,18 @@ fn every_spec_parses_and_its_invariants_and_actions_are_checked_in_rust() {
             assert!(
                 check.properties.contains(&invariant.as_str()),
                 "{module}.tla names the invariant `{invariant}`, which no Rust check names"
+            );
+        }
+
+        // The liveness properties of the .cfg: defined, and checked by the fair-cycle search.
+        for property in &cfg.properties {
+            assert!(
+                defined_names.contains(property),
+                "{module}.cfg names the property `{property}`, which {module}.tla does not define"
+            );
+            assert!(
+                check.liveness.contains(&property.as_str()),
+                "{module}.tla's liveness property `{property}` is checked by no Rust check"
             );
         }
 

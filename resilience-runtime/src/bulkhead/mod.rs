@@ -2,12 +2,15 @@
 //! dependency cannot take every task of the service.
 //!
 //! - `state.rs`: the pure state machine (`step`);
-//! - `bulkhead.rs`: the driver; `slots.rs`: its FIFO semaphore, one compare-and-swap to take or
-//!   give back a slot when nobody waits;
+//! - `driver.rs`: the driver; `slots.rs`: its FIFO semaphore, one compare-and-swap to take or
+//!   give back a slot when nobody waits; `monitor.rs` (debug and loom builds): checks every
+//!   transition of `slots.rs` against `step`;
 //! - [`BulkheadConfig`] and its validation: in `resilience-config`, which the attribute macros
 //!   call at compile time too; re-exported here.
 
 mod driver;
+#[cfg(any(debug_assertions, loom))]
+mod monitor;
 mod slots;
 /// The pure state machine (what the TLA+ spec describes and the model checkers explore): public
 /// only with the feature `internals`, for the `verification` crate and the spec checks; not part

@@ -10,6 +10,10 @@
 //! is clear (a release's compare-and-swap checks it), and the bit is only ever set while no
 //! slot is free (the queuing caller's compare-and-swap checks that), both on the same word; so
 //! a newcomer finding a free slot never overtakes a waiter.
+//!
+//! In debug and loom builds every transition is checked against `specs/Bulkhead.tla`'s `step`,
+//! and the invariant above asserted, by the monitor (`monitor.rs`); release builds have none of
+//! it.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -17,11 +21,25 @@ use std::pin::Pin;
 use std::sync::PoisonError;
 use std::task::{Context, Poll, Waker};
 
+#[cfg(any(debug_assertions, loom))]
+use super::monitor::Monitor;
+#[cfg(any(debug_assertions, loom))]
+use super::state::{Decision, Event};
 use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
 
 /// The word's "callers are waiting" bit; the other bits count the free slots.
-const WAITING: u64 = 1 << 63;
-const FREE: u64 = WAITING - 1;
+pub(super) const WAITING: u64 = 1 << 63;
+pub(super) const FREE: u64 = WAITING - 1;
+
+/// Its body runs in debug and loom builds only: the monitor's checks.
+macro_rules! monitor {
+    ($($body:tt)*) => {
+        #[cfg(any(debug_assertions, loom))]
+        {
+            $($body)*
+        }
+    };
+}
 
 /// The slots and their wait queue.
 #[derive(Debug)]
@@ -31,6 +49,9 @@ pub(crate) struct Slots {
     /// handed out (an override, contract §7): nobody admitted is dropped.
     debt: AtomicU64,
     queue: Mutex<Queue>,
+    /// The spec's view of the slots, checked at every transition.
+    #[cfg(any(debug_assertions, loom))]
+    monitor: Monitor,
 }
 
 /// Callers waiting, oldest first, and those handed a slot that have not taken it yet. Each is
@@ -49,6 +70,8 @@ impl Slots {
             word: AtomicU64::new(slots as u64 & FREE),
             debt: AtomicU64::new(0),
             queue: Mutex::new(Queue::default()),
+            #[cfg(any(debug_assertions, loom))]
+            monitor: Monitor::new(slots),
         }
     }
 
@@ -59,6 +82,7 @@ impl Slots {
 
     /// `more` slots: each goes to the oldest waiter, or cancels a slot still owed, or is free.
     pub(crate) fn add(&self, more: usize) {
+        monitor! { self.monitor.reconfigured(); }
         for _ in 0..more {
             self.release();
         }
@@ -67,6 +91,7 @@ impl Slots {
     /// `fewer` slots: free ones go at once, the rest as they are released (callers admitted
     /// or queued stay so).
     pub(crate) fn remove(&self, fewer: usize) {
+        monitor! { self.monitor.reconfigured(); }
         let mut owed = fewer as u64;
         let mut word = self.word.load(Ordering::Relaxed);
         loop {
@@ -125,7 +150,10 @@ impl Slots {
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
+                Ok(_) => {
+                    monitor! { self.monitor.lock_free(Event::Arrive, word, word - 1, Decision::Run); }
+                    return true;
+                }
                 Err(actual) => word = actual,
             }
         }
@@ -146,7 +174,10 @@ impl Slots {
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return,
+                Ok(_) => {
+                    monitor! { self.monitor.lock_free(Event::Finish, word, word + 1, Decision::Done); }
+                    return;
+                }
                 Err(actual) => word = actual,
             }
         }
@@ -155,7 +186,7 @@ impl Slots {
 
     #[cold]
     fn release_to_waiter(&self) {
-        let waker = self.hand_over(&mut self.lock());
+        let waker = self.hand_over(&mut self.lock(), false);
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -163,24 +194,60 @@ impl Slots {
 
     /// Under the queue's lock: one released slot to the oldest waiter (its waker is returned,
     /// to wake once the lock is dropped), or to the free count if nobody waits any more.
-    fn hand_over(&self, queue: &mut Queue) -> Option<Waker> {
+    /// `leaver`: the slot is a granted waiter's that gave up (it has just left `granted`).
+    fn hand_over(&self, queue: &mut Queue, leaver: bool) -> Option<Waker> {
         if self.pay_debt() {
             return None;
         }
+        #[cfg(any(debug_assertions, loom))]
+        let (event, waiting, granted) = (
+            if leaver {
+                Event::Leave { granted: true }
+            } else {
+                Event::Finish
+            },
+            queue.waiting.len(),
+            queue.granted.len() + usize::from(leaver),
+        );
+        #[cfg(not(any(debug_assertions, loom)))]
+        let _ = leaver;
         match queue.waiting.pop_front() {
             Some((ticket, waker)) => {
-                if queue.waiting.is_empty() {
-                    self.word.fetch_and(!WAITING, Ordering::AcqRel);
-                }
+                // Somebody waited, so the bit is set and no slot is free: nobody else changes the
+                // word while the lock is held.
+                let _word = if queue.waiting.is_empty() {
+                    self.word.fetch_and(!WAITING, Ordering::AcqRel)
+                } else {
+                    self.word.load(Ordering::Acquire)
+                };
                 queue.granted.push(ticket);
+                monitor! {
+                    let before = self.monitor.abstraction(_word & FREE, waiting, granted);
+                    let after = self.monitor.abstraction(_word & FREE, waiting - 1, granted - usize::from(leaver) + 1);
+                    self.monitor.transition(before, event, after, Decision::HandOver);
+                    self.check_fifo(queue, if queue.waiting.is_empty() { _word & !WAITING } else { _word });
+                }
                 waker
             }
             None => {
                 // The bit is clear with the queue empty, so this cannot overtake anybody.
-                self.word.fetch_add(1, Ordering::Release);
+                let _word = self.word.fetch_add(1, Ordering::Release);
+                monitor! {
+                    let before = self.monitor.abstraction(_word & FREE, 0, granted);
+                    let after = self.monitor.abstraction((_word & FREE) + 1, 0, granted - usize::from(leaver));
+                    self.monitor.transition(before, event, after, Decision::Done);
+                    self.check_fifo(queue, _word + 1);
+                }
                 None
             }
         }
+    }
+
+    /// The monitor's FIFO invariant on the queue and a word read while its lock is held.
+    #[cfg(any(debug_assertions, loom))]
+    fn check_fifo(&self, queue: &Queue, word: u64) {
+        self.monitor
+            .fifo(word, queue.waiting.iter().map(|&(t, _)| t), &queue.granted);
     }
 
     /// A slot, after the callers already waiting. Dropping the future leaves the queue (and
@@ -215,6 +282,18 @@ impl Future for Acquire<'_> {
         if let Some(ticket) = self.ticket {
             if let Some(index) = queue.granted.iter().position(|&t| t == ticket) {
                 queue.granted.swap_remove(index);
+                monitor! {
+                    // One read of the word while the queue is locked: with the queue, one real
+                    // state (the word may move on, but only by lock-free steps, which `Start`
+                    // does not depend on).
+                    let word = slots.word.load(Ordering::Acquire);
+                    let waiting = queue.waiting.len();
+                    let granted = queue.granted.len();
+                    let before = slots.monitor.abstraction(word & FREE, waiting, granted + 1);
+                    let after = slots.monitor.abstraction(word & FREE, waiting, granted);
+                    slots.monitor.transition(before, Event::Start, after, Decision::Done);
+                    slots.check_fifo(&queue, word);
+                }
                 self.ticket = None;
                 return Poll::Ready(());
             }
@@ -242,7 +321,15 @@ impl Future for Acquire<'_> {
                 .word
                 .compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) if word & FREE != 0 => return Poll::Ready(()),
+                Ok(_) if word & FREE != 0 => {
+                    monitor! {
+                        let (waiting, granted) = (queue.waiting.len(), queue.granted.len());
+                        let before = slots.monitor.abstraction(word & FREE, waiting, granted);
+                        let after = slots.monitor.abstraction(next & FREE, waiting, granted);
+                        slots.monitor.transition(before, Event::Arrive, after, Decision::Run);
+                    }
+                    return Poll::Ready(());
+                }
                 Ok(_) => break,
                 Err(actual) => word = actual,
             }
@@ -250,6 +337,15 @@ impl Future for Acquire<'_> {
         let ticket = queue.next_ticket;
         queue.next_ticket += 1;
         queue.waiting.push_back((ticket, Some(cx.waker().clone())));
+        monitor! {
+            // The word has no free slot and the bit set (`next`, or `word` when already set).
+            let word = word | WAITING;
+            let (waiting, granted) = (queue.waiting.len(), queue.granted.len());
+            let before = slots.monitor.abstraction(word & FREE, waiting - 1, granted);
+            let after = slots.monitor.abstraction(word & FREE, waiting, granted);
+            slots.monitor.transition(before, Event::Arrive, after, Decision::Wait);
+            slots.check_fifo(&queue, word);
+        }
         drop(queue);
         self.ticket = Some(ticket);
         Poll::Pending
@@ -264,15 +360,25 @@ impl Drop for Acquire<'_> {
         if let Some(index) = queue.granted.iter().position(|&t| t == ticket) {
             // Handed a slot it will never take: pass it on.
             queue.granted.swap_remove(index);
-            let waker = slots.hand_over(&mut queue);
+            let waker = slots.hand_over(&mut queue, true);
             drop(queue);
             if let Some(waker) = waker {
                 waker.wake();
             }
         } else if let Some(index) = queue.waiting.iter().position(|(t, _)| *t == ticket) {
             queue.waiting.remove(index);
-            if queue.waiting.is_empty() {
-                slots.word.fetch_and(!WAITING, Ordering::AcqRel);
+            // Somebody waited: the bit is set, no slot is free, the word is ours to read.
+            let _word = if queue.waiting.is_empty() {
+                slots.word.fetch_and(!WAITING, Ordering::AcqRel) & !WAITING
+            } else {
+                slots.word.load(Ordering::Acquire)
+            };
+            monitor! {
+                let (waiting, granted) = (queue.waiting.len(), queue.granted.len());
+                let before = slots.monitor.abstraction(_word & FREE, waiting + 1, granted);
+                let after = slots.monitor.abstraction(_word & FREE, waiting, granted);
+                slots.monitor.transition(before, Event::Leave { granted: false }, after, Decision::Done);
+                slots.check_fifo(&queue, _word);
             }
         }
     }
@@ -317,6 +423,33 @@ mod tests {
             slots.try_acquire(),
             "with nobody waiting, a free slot is taken at once"
         );
+    }
+
+    #[test]
+    fn added_slots_go_to_waiters_first_and_removed_ones_are_owed_until_released() {
+        let slots = Slots::new(1);
+        assert!(slots.try_acquire());
+        let mut waiter = pin!(slots.acquire());
+        assert!(poll(waiter.as_mut()).is_pending());
+        slots.add(2);
+        assert_eq!(slots.free(), 1, "one added slot went to the waiter");
+        assert!(poll(waiter.as_mut()).is_ready());
+        slots.remove(2);
+        assert_eq!(
+            (slots.free(), slots.debt()),
+            (0, 1),
+            "the free slot goes at once, the other is owed"
+        );
+        slots.release();
+        assert_eq!(
+            (slots.free(), slots.debt()),
+            (0, 0),
+            "the debt swallowed it"
+        );
+        slots.release();
+        assert_eq!(slots.free(), 1, "one slot, as configured");
+        assert!(slots.try_acquire());
+        assert!(!slots.try_acquire());
     }
 
     #[test]
@@ -409,6 +542,43 @@ mod loom {
                 thread.join().unwrap();
             }
             assert_eq!(slots.free(), 1);
+        });
+    }
+
+    /// Three threads: the holder releases the only slot while one waiter waits for it and
+    /// another queues, then gives up after one poll (waiting, or already handed the slot).
+    /// Every transition of every interleaving goes through the monitor (`monitor.rs`).
+    #[test]
+    fn two_waiters_a_cancellation_and_a_release_leave_the_slot_free() {
+        ::loom::model(|| {
+            let slots = Arc::new(Slots::new(1));
+            assert!(slots.try_acquire());
+            let stays = {
+                let slots = slots.clone();
+                thread::spawn(move || {
+                    block_on(slots.acquire());
+                    slots.release();
+                })
+            };
+            let gives_up = {
+                let slots = slots.clone();
+                thread::spawn(move || {
+                    let mut acquire = Box::pin(slots.acquire());
+                    let mut cx = Context::from_waker(Waker::noop());
+                    if acquire.as_mut().poll(&mut cx).is_ready() {
+                        // Took the slot the holder released: give it back.
+                        drop(acquire);
+                        slots.release();
+                    }
+                    // Otherwise dropped while waiting or granted: it leaves.
+                })
+            };
+            slots.release();
+            stays.join().unwrap();
+            gives_up.join().unwrap();
+            assert_eq!(slots.free(), 1, "the slot is free again");
+            let queue = slots.queue.lock().unwrap();
+            assert!(queue.waiting.is_empty() && queue.granted.is_empty());
         });
     }
 

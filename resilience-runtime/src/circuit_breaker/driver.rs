@@ -394,9 +394,12 @@ impl CircuitBreaker {
             if let Some(ticket) = ticket
                 && !self.is_current(ticket, state)
             {
+                #[cfg(any(debug_assertions, loom))]
+                super::monitor::dropped(&self.name, state, event, now);
                 return Decision::Ignored;
             }
-            let (next, decision) = step(state, event, &self.limits.load(), now);
+            let limits = self.limits.load();
+            let (next, decision) = step(state, event, &limits, now);
             if next == state {
                 return decision;
             }
@@ -407,10 +410,10 @@ impl CircuitBreaker {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
-                    debug_assert!(
-                        next.invariant_holds(&self.limits.load()),
-                        "circuit breaker `{}` broke its invariant: {state:?} --{event:?}--> {next:?}",
-                        self.name
+                    // Debug and loom builds: a step of the spec, into its invariant.
+                    #[cfg(any(debug_assertions, loom))]
+                    super::monitor::transition(
+                        &self.name, state, event, next, decision, &limits, now,
                     );
                     self.on_transition(state, next);
                     return decision;

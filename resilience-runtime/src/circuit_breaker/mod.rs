@@ -3,11 +3,14 @@
 //!
 //! - `state.rs`: the pure state machine (`step`), what `specs/CircuitBreaker.tla` describes;
 //! - `window.rs`: the rate mode's lock-free count-based window;
-//! - `breaker.rs`: the driver, the state as one atomic word;
+//! - `driver.rs`: the driver, the state as one atomic word; `monitor.rs` (debug and loom
+//!   builds): checks each of its transitions against the spec's actions;
 //! - [`CircuitBreakerConfig`] and its validation: in `resilience-config`, which the attribute
 //!   macros call at compile time too; re-exported here.
 
 mod driver;
+#[cfg(any(debug_assertions, loom))]
+mod monitor;
 /// The pure state machine (what the TLA+ spec describes and the model checkers explore): public
 /// only with the feature `internals`, for the `verification` crate and the spec checks; not part
 /// of the API.
