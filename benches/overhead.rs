@@ -39,7 +39,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use resilience::__private::{BreakerSite, BulkheadSite, Failure, Layers, Retries};
+use resilience::__private::{
+    BreakerSite, BulkheadSite, Failure, Layers, Retries, RetrySite, TimeoutSite,
+};
 use resilience::discovery::{Instance, ServiceClient};
 use resilience::{BulkheadConfig, CircuitBreaker, CircuitBreakerConfig, Pipeline, RetryConfig};
 use resilience::{ResilienceError, bulkhead, circuit_breaker, discover, fallback, retry, timeout};
@@ -156,24 +158,26 @@ async fn with_pipeline_run() -> Outcome {
 static HAND_BREAKER: BreakerSite =
     BreakerSite::new("bench::by_hand", CircuitBreakerConfig::DEFAULT);
 static HAND_BULKHEAD: BulkheadSite = BulkheadSite::new("bench::by_hand", BulkheadConfig::DEFAULT);
-static HAND_RETRY: RetryConfig = RetryConfig::DEFAULT;
+static HAND_RETRY: RetrySite = RetrySite::new("bench::by_hand", RetryConfig::DEFAULT);
+static HAND_TIMEOUT: TimeoutSite = TimeoutSite::new("bench::by_hand", TIMEOUT);
 
 /// The whole pipeline written by hand with the runtime's own composition (`pipeline!`, the one
 /// macro the attributes and `Pipeline::run` expand), over layers of concrete types, as the
-/// attributes build them: the baseline of "no cost over the runtime".
+/// attributes build them, from the same call sites (so counted and bounded by the request's
+/// deadline as the attributes are): the baseline of "no cost over the runtime".
 async fn with_pipeline_by_hand() -> Outcome {
     let layers = match (HAND_BREAKER.get(), HAND_BULKHEAD.get()) {
         // As the attributes build them: concrete layers (a disabled site hands out the
         // pass-through breaker and bulkhead, a disabled timeout `Duration::MAX`).
         (Ok(circuit_breaker), Ok(bulkhead)) => Layers {
             circuit_breaker,
-            timeout: TIMEOUT,
+            timeout: HAND_TIMEOUT.layer(),
             bulkhead,
         },
         _ => return fallback().await,
     };
     let result = resilience::__private::pipeline!(
-        retry = Retries::new(Some(&HAND_RETRY)),
+        retry = Retries::of_site(&HAND_RETRY),
         retry_if = &|_: &OperationError| true,
         breaker = some,
         timeout = some,
