@@ -1,10 +1,10 @@
 //! The bulkhead as a pure state machine: how many slots are handed out, how many callers hold a
 //! queue place, how many of those still wait. No tokio, no clock (`max_wait` expiring is the
-//! [`Event::Leave`] of a queued caller).
+//! [`Event::Leave`](crate::bulkhead::state::Event::Leave) of a queued caller).
 //!
 //! The driver (`driver.rs`) realises it with a FIFO semaphore (`slots.rs`) and an atomic
 //! queue counter; `specs/Bulkhead.tla` describes the same machine. In debug and loom builds
-//! `slots.rs` checks every transition of its wait queue against [`step`] (`monitor.rs`).
+//! `slots.rs` checks every transition of its wait queue against [`step`](crate::bulkhead::state::step) (`monitor.rs`).
 
 /// Occupancy of a bulkhead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

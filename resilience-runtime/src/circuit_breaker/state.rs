@@ -1,10 +1,10 @@
 //! The circuit breaker as a pure state machine: no atomics, no clock, no tokio. Time is an input
 //! (`now`, in microseconds since the breaker was created).
 //!
-//! [`step`] is the whole behaviour of contract §2.1 for the breaker's state word; the driver in
+//! [`step`](crate::circuit_breaker::state::step) is the whole behaviour of contract §2.1 for the breaker's state word; the driver in
 //! `breaker.rs` applies it with a compare-and-swap loop, and the model checker (specs/) explores
 //! it. The rate mode's sliding window lives outside the word (`window.rs`): when it trips, the
-//! driver feeds [`Event::Trip`].
+//! driver feeds [`Event::Trip`](crate::circuit_breaker::state::Event::Trip).
 
 /// Microseconds since the breaker was created.
 pub type Micros = u64;
