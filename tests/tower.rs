@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use bytes::Bytes;
@@ -35,38 +34,10 @@ use tower::{Layer as _, ServiceBuilder, ServiceExt, service_fn};
 // ---------------------------------------------------------------------------------------------
 // A real upstream: axum on 127.0.0.1, port 0
 
-#[derive(Clone, Default)]
-struct Upstream {
-    /// Requests received, by every route.
-    hits: Arc<AtomicUsize>,
-}
+#[path = "common/upstream.rs"]
+mod upstream;
 
-/// `/status/{code}` answers `code`; `/flaky/{failures}` answers 503 to its first `failures`
-/// requests, then 200.
-async fn start_upstream() -> (String, Upstream) {
-    let upstream = Upstream::default();
-    let app = Router::new()
-        .route("/status/{code}", get(status))
-        .route("/flaky/{failures}", get(flaky))
-        .with_state(upstream.clone());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{address}"), upstream)
-}
-
-async fn status(State(upstream): State<Upstream>, Path(code): Path<u16>) -> StatusCode {
-    upstream.hits.fetch_add(1, Ordering::SeqCst);
-    StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST)
-}
-
-async fn flaky(State(upstream): State<Upstream>, Path(failures): Path<usize>) -> StatusCode {
-    if upstream.hits.fetch_add(1, Ordering::SeqCst) < failures {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    }
-}
+use upstream::start_upstream;
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 

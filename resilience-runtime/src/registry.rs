@@ -499,9 +499,7 @@ impl Registry {
                             &policy.name,
                             |declaration, sum: &mut TimeoutCounts| {
                                 if let Declaration::Timeout(site) = declaration {
-                                    let counts = site.counts();
-                                    sum.calls += counts.calls;
-                                    sum.timed_out += counts.timed_out;
+                                    sum.add(site.counts());
                                 }
                             },
                         )

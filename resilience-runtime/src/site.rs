@@ -166,20 +166,21 @@ pub struct RetrySite {
 }
 
 /// How a call through a retry ended, as counted in the snapshot and the metrics (contract §8:
-/// `resilience_retry_calls_total{result}`).
+/// `resilience_retry_calls_total{result}`). The discriminants index the site's counters and
+/// the field order of [`RetryOutcomes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryOutcome {
     /// It succeeded (at the first attempt, or after retries).
-    Success,
+    Success = 0,
     /// It failed with no retry decided by the policy's rules: the policy was disabled
     /// (`enabled = false`), or its retry budget refused the retry.
-    Failure,
+    Failure = 1,
     /// It failed with every retry spent.
-    MaxRetries,
+    MaxRetries = 2,
     /// It failed with the next delay reaching past `max_duration`.
-    MaxDuration,
+    MaxDuration = 3,
     /// It failed with an error the retry does not retry (`retry_if` said no, or `CircuitOpen`).
-    NotRetryable,
+    NotRetryable = 4,
 }
 
 impl RetryOutcome {
@@ -444,6 +445,13 @@ pub struct TimeoutCounts {
     pub calls: u64,
     /// Attempts that ran out of time.
     pub timed_out: u64,
+}
+
+impl TimeoutCounts {
+    pub(crate) fn add(&mut self, other: TimeoutCounts) {
+        self.calls += other.calls;
+        self.timed_out += other.timed_out;
+    }
 }
 
 /// The timeout layer of a call site (what generated code builds): bounds the attempt by the
