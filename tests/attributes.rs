@@ -1,5 +1,5 @@
 //! Behaviour of the five attribute macros (`#[circuit_breaker]`, `#[retry]`, `#[timeout]`,
-//! `#[bulkhead]`, `#[fallback]`, docs/docs/CONTRACT.md.md §2.1–2.5 and §2.7) on tokio's paused clock: stacking in
+//! `#[bulkhead]`, `#[fallback]`, docs/CONTRACT.md §2.1–2.5 and §2.7) on tokio's paused clock: stacking in
 //! any order, the composition order, the function shapes they accept, how arguments reach each
 //! attempt and the fallback, and how errors reach the caller.
 //!

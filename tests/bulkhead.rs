@@ -1,4 +1,4 @@
-//! Bulkhead (docs/docs/CONTRACT.md.md §2.4) driven through the pipeline: bounds, FIFO queue, `max_wait`, permits
+//! Bulkhead (docs/CONTRACT.md §2.4) driven through the pipeline: bounds, FIFO queue, `max_wait`, permits
 //! released on completion and on cancellation, and a stress run on a multi-thread runtime.
 
 use std::future::{Future, poll_fn};

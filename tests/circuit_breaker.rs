@@ -1,4 +1,4 @@
-//! The circuit breaker of docs/docs/CONTRACT.md.md §2.1, driven through the pipeline, its permits and the facade.
+//! The circuit breaker of docs/CONTRACT.md §2.1, driven through the pipeline, its permits and the facade.
 
 use std::cell::Cell;
 use std::future::Future;

@@ -1,4 +1,4 @@
-//! The fallback of the facade (docs/docs/CONTRACT.md.md §2.5) and the composition order of the pipeline (§2.7):
+//! The fallback of the facade (docs/CONTRACT.md §2.5) and the composition order of the pipeline (§2.7):
 //! fallback → retry → circuit breaker → timeout → bulkhead → body, on tokio's paused clock.
 
 use std::future::{Future, poll_fn};
@@ -569,4 +569,69 @@ async fn a_timeout_inside_the_breaker_counts_as_a_failure_and_is_retried() {
     assert!(matches!(result, Ok("third time")), "{result:?}");
     let metrics = breaker.metrics();
     assert_eq!((metrics.failed, metrics.successful), (2, 1));
+}
+
+/// Within a request's deadline (`resilience::deadline::scope`), `Pipeline::run` and the facade
+/// bound each attempt by the time left, like the attributes and the layers do, and start no
+/// attempt once it has passed.
+#[tokio::test(start_paused = true)]
+async fn the_pipeline_and_the_facade_bound_attempts_by_the_request_deadline() {
+    let started = Instant::now();
+    let deadline = started + ms(100);
+    let runs = AtomicU32::new(0);
+    let pipeline = Pipeline {
+        timeout: Some(Duration::from_secs(10)),
+        ..Pipeline::default()
+    };
+    let slow = || {
+        runs.fetch_add(1, Ordering::Relaxed);
+        async {
+            sleep(Duration::from_secs(1)).await;
+            Ok::<_, BoxError>(())
+        }
+    };
+    let outcome = resilience::deadline::scope(deadline, pipeline.run(yes, yes, slow)).await;
+    assert!(
+        matches!(outcome, Err(Failure::Rejected(ResilienceError::Timeout { after })) if after == ms(100)),
+        "{outcome:?}"
+    );
+    assert_eq!(started.elapsed(), ms(100));
+
+    let facade = ResilienceFacade::with_config(ResilienceConfig {
+        retry: RetryConfig {
+            max_retries: 0,
+            ..RetryConfig::default()
+        },
+        timeout: TimeoutConfig {
+            timeout: Duration::from_secs(10),
+        },
+        ..ResilienceConfig::default()
+    });
+    let started = Instant::now();
+    let outcome = resilience::deadline::scope(
+        started + ms(50),
+        facade.execute_without_fallback("deadline-pipeline", "slow", slow),
+    )
+    .await;
+    assert!(
+        matches!(outcome, Err(ResilienceError::Timeout { after }) if after == ms(50)),
+        "{outcome:?}"
+    );
+    assert_eq!(started.elapsed(), ms(50));
+    assert_eq!(runs.load(Ordering::Relaxed), 2);
+
+    // Past the deadline: no attempt starts.
+    let outcome = resilience::deadline::scope(Instant::now(), pipeline.run(yes, yes, slow)).await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Failure::Rejected(ResilienceError::Timeout { .. }))
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        runs.load(Ordering::Relaxed),
+        2,
+        "no attempt after the deadline"
+    );
 }

@@ -1,4 +1,4 @@
-//! Retry (docs/docs/CONTRACT.md.md §2.2) driven through the pipeline and the facade, on tokio's paused clock.
+//! Retry (docs/CONTRACT.md §2.2) driven through the pipeline and the facade, on tokio's paused clock.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,4 +1,4 @@
-//! Timeout (docs/docs/CONTRACT.md.md §2.3) driven through the pipeline and the facade, on tokio's paused clock.
+//! Timeout (docs/CONTRACT.md §2.3) driven through the pipeline and the facade, on tokio's paused clock.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};

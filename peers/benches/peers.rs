@@ -763,6 +763,9 @@ const TWO_THREAD_TRIES: usize = 8;
 
 /// Sizes each variant's batch, then runs `rounds` rounds of every variant of every row.
 fn measure_rows(rows: &mut [Row], rounds: usize, batch_time: Duration, calibrate: bool) {
+    if rows.is_empty() {
+        return;
+    }
     for row in rows.iter_mut() {
         for variant in &mut row.variants {
             // Warm-up (registration, the runtime's timer), then the batch size: from 10 calls
@@ -1577,12 +1580,18 @@ fn main() {
     };
     let batch_time = Duration::from_millis(env_number("PEERS_BATCH_MS", 10).max(1) as u64);
     let started = Instant::now();
+    // `PEERS_ONLY=text` keeps the rows whose title contains `text` (for working on a few rows;
+    // `scripts/bench` runs them all).
+    let only = std::env::var("PEERS_ONLY").ok();
+    let keep = |row: &Row| only.as_deref().is_none_or(|only| row.title.contains(only));
     let mut rows = rows();
+    rows.retain(keep);
     measure_rows(&mut rows, rounds, batch_time, benchmarking);
     // The balancers in rounds of their own (their rows compare among themselves), largest
     // first: the picks at 10^4 instances sweep the caches, and within these rounds it is the
     // largest, least sensitive row that follows them.
     let mut balancers = balancer_rows(sizes);
+    balancers.retain(keep);
     balancers.reverse();
     measure_rows(&mut balancers, rounds, batch_time, benchmarking);
     balancers.reverse();

@@ -2,7 +2,7 @@
 //! and a configuration value instead of generated code.
 
 use std::future::Future;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arc_swap::ArcSwap;
@@ -11,7 +11,8 @@ use crate::bulkhead::{Bulkhead, BulkheadConfig};
 use crate::circuit_breaker::{CircuitBreaker, CircuitBreakerConfig};
 use crate::error::{BoxError, ConfigError, ResilienceError};
 use crate::failure::Failure;
-use crate::pipeline::Pipeline;
+use crate::layers::{Layers, OperationErrors};
+use crate::pipeline::Retries;
 use crate::registry::{Registry, registry, validate_name_part};
 use crate::retry::RetryConfig;
 use crate::timeout::TimeoutConfig;
@@ -105,7 +106,8 @@ pub struct ResilienceFacade {
 struct Operations {
     table: ArcSwap<Table>,
     writer: Mutex<()>,
-    hasher: RandomState,
+    /// Seeded per process; the names hashed are the program's own, not a client's.
+    hasher: foldhash::fast::RandomState,
     /// Entries copied into grown tables so far (for the amortised-cost test).
     #[cfg(test)]
     copied: std::sync::atomic::AtomicUsize,
@@ -170,7 +172,7 @@ impl Operations {
         Operations {
             table: ArcSwap::from_pointee(Table::with_capacity(Self::INITIAL_CAPACITY)),
             writer: Mutex::new(()),
-            hasher: RandomState::new(),
+            hasher: foldhash::fast::RandomState::default(),
             #[cfg(test)]
             copied: std::sync::atomic::AtomicUsize::new(0),
         }
@@ -307,13 +309,28 @@ impl ResilienceFacade {
             return Err(ResilienceError::Config(error.clone()));
         }
         let policies = self.policies(service, operation_name)?;
-        let pipeline = Pipeline {
-            retry: Some(&self.config.retry),
-            circuit_breaker: Some(&policies.circuit_breaker),
-            timeout: Some(self.config.timeout.timeout),
-            bulkhead: Some(&policies.bulkhead),
+        // Every policy is there: the composition with the layers' concrete types, as the
+        // attributes expand it (not `Pipeline::run`'s expansion per combination of policies).
+        let layers = Layers {
+            circuit_breaker: &*policies.circuit_breaker,
+            timeout: self.config.timeout.timeout,
+            bulkhead: &*policies.bulkhead,
         };
-        match pipeline.run(|_| true, |_| true, operation).await {
+        let mut operation = operation;
+        let outcome = crate::__pipeline!(
+            retry = Retries::new(Some(&self.config.retry)),
+            retry_if = &every_error,
+            breaker = some,
+            timeout = some,
+            bulkhead = some,
+            layers = &layers,
+            failure_if = &every_error,
+            attempt = OperationErrors {
+                future: operation(),
+            }
+            .await,
+        );
+        match outcome {
             Ok(value) => Ok(value),
             Err(failure) => match fallback {
                 Some(fallback) => fallback().await.map_err(ResilienceError::Operation),
@@ -385,6 +402,11 @@ impl ResilienceFacade {
             }))
         })
     }
+}
+
+/// The facade's classification: every operation error is a breaker failure and is retried.
+fn every_error(_: &BoxError) -> bool {
+    true
 }
 
 /// The facade's rule for names (see [Names](ResilienceFacade#names)).

@@ -126,13 +126,19 @@ impl TimeoutLayer for NoLayer {
     }
 }
 
+/// A timeout of this long, shortened to the request's time left ([`crate::deadline`]) when the
+/// attempt starts: every entry point (attributes, [`Pipeline`](crate::Pipeline), the facade,
+/// the tower layers) bounds its attempts here.
 impl TimeoutLayer for Duration {
     type Bounded<F: Future> = Bounded<F>;
     #[inline(always)]
     fn bound<F: Future>(&self, future: F) -> Bounded<F> {
+        // Within a request's deadline (`deadline::scope`), the attempt gets at most the time
+        // left, and none once it has passed (it is then not started).
+        let after = crate::deadline::bound(*self);
         Bounded {
-            inner: tokio::time::timeout(*self, future),
-            after: *self,
+            inner: tokio::time::timeout(after, future),
+            after,
         }
     }
 }
@@ -359,6 +365,8 @@ macro_rules! __pipeline {
         breaker = $breaker:ident, timeout = $timeout:ident, bulkhead = $bulkhead:ident,
         layers = $layers:expr, failure_if = $failure_if:expr, attempt = $attempt:expr $(,)?
     ) => {{
+        // Unused when every layer is `none` (a `Pipeline` with no policy).
+        #[allow(unused_variables)]
         let layers = $layers;
         $crate::__breaker!(
             $breaker,
@@ -377,6 +385,8 @@ macro_rules! __pipeline {
         layers = $layers:expr, failure_if = $failure_if:expr, attempt = $attempt:expr $(,)?
     ) => {{
         let mut retries = $retries;
+        // Unused when every layer is `none` (a `Pipeline` with no policy).
+        #[allow(unused_variables)]
         let layers = $layers;
         loop {
             let outcome = $crate::__breaker!(
@@ -403,6 +413,100 @@ macro_rules! __pipeline {
         }
     }};
 }
+
+/// [`__pipeline!`] for layers decided at run time (`Option`s), expanded once per combination of
+/// the layers present, each with its layers' concrete types: a call through one policy runs
+/// the code the attributes generate for that policy alone, not the code of four optional
+/// layers (`Pipeline::run` of a breaker alone: 67 -> 13 ns per call in the peer bench).
+///
+/// `retry` is `none` (one attempt) or an `Option` of the retry state (`None`: one attempt); `breaker`, `timeout` and
+/// `bulkhead` are `Option`s of the layers. The other arguments are `__pipeline!`'s, with
+/// `attempt` spliced into each of the sixteen expansions (one of them runs).
+macro_rules! dispatch {
+    (
+        retry = none,
+        breaker = $breaker:expr, timeout = $timeout:expr, bulkhead = $bulkhead:expr,
+        failure_if = $failure_if:expr, attempt = $attempt:expr $(,)?
+    ) => {
+        $crate::layers::dispatch!(
+            @breaker [retry = none,], ($breaker, $timeout, $bulkhead), $failure_if, $attempt
+        )
+    };
+    (
+        retry = $retry:expr, retry_if = $retry_if:expr,
+        breaker = $breaker:expr, timeout = $timeout:expr, bulkhead = $bulkhead:expr,
+        failure_if = $failure_if:expr, attempt = $attempt:expr $(,)?
+    ) => {
+        match $retry {
+            ::core::option::Option::Some(retries) => $crate::layers::dispatch!(
+                @breaker [retry = retries, retry_if = $retry_if,],
+                ($breaker, $timeout, $bulkhead), $failure_if, $attempt
+            ),
+            ::core::option::Option::None => $crate::layers::dispatch!(
+                @breaker [retry = none,],
+                ($breaker, $timeout, $bulkhead), $failure_if, $attempt
+            ),
+        }
+    };
+    (@breaker [$($retry:tt)*], ($breaker:expr, $timeout:expr, $bulkhead:expr), $failure_if:expr, $attempt:expr) => {
+        match $breaker {
+            ::core::option::Option::Some(breaker) => $crate::layers::dispatch!(
+                @timeout [$($retry)*], [some, breaker], ($timeout, $bulkhead), $failure_if, $attempt
+            ),
+            ::core::option::Option::None => $crate::layers::dispatch!(
+                @timeout [$($retry)*], [none, $crate::layers::NoLayer], ($timeout, $bulkhead),
+                $failure_if, $attempt
+            ),
+        }
+    };
+    (@timeout [$($retry:tt)*], $breaker:tt, ($timeout:expr, $bulkhead:expr), $failure_if:expr, $attempt:expr) => {
+        match $timeout {
+            ::core::option::Option::Some(timeout) => $crate::layers::dispatch!(
+                @bulkhead [$($retry)*], $breaker, [some, timeout], ($bulkhead), $failure_if, $attempt
+            ),
+            ::core::option::Option::None => $crate::layers::dispatch!(
+                @bulkhead [$($retry)*], $breaker, [none, $crate::layers::NoLayer], ($bulkhead),
+                $failure_if, $attempt
+            ),
+        }
+    };
+    (@bulkhead [$($retry:tt)*], $breaker:tt, $timeout:tt, ($bulkhead:expr), $failure_if:expr, $attempt:expr) => {
+        match $bulkhead {
+            ::core::option::Option::Some(bulkhead) => $crate::layers::dispatch!(
+                @run [$($retry)*], $breaker, $timeout, [some, bulkhead], $failure_if, $attempt
+            ),
+            ::core::option::Option::None => $crate::layers::dispatch!(
+                @run [$($retry)*], $breaker, $timeout, [none, $crate::layers::NoLayer],
+                $failure_if, $attempt
+            ),
+        }
+    };
+    (
+        @run [$($retry:tt)*], [$b:ident, $breaker:expr], [$t:ident, $timeout:expr],
+        [$h:ident, $bulkhead:expr], $failure_if:expr, $attempt:expr
+    ) => {
+        // Its own future, awaited at once: the caller's future holds one combination's state
+        // at a time (the sixteen overlap), not the union of all of them.
+        async {
+            let layers = $crate::layers::Layers {
+                circuit_breaker: $breaker,
+                timeout: $timeout,
+                bulkhead: $bulkhead,
+            };
+            $crate::__pipeline!(
+                $($retry)*
+                breaker = $b,
+                timeout = $t,
+                bulkhead = $h,
+                layers = &layers,
+                failure_if = $failure_if,
+                attempt = $attempt,
+            )
+        }
+        .await
+    };
+}
+pub(crate) use dispatch;
 
 /// The breaker's part of an attempt (see [`__pipeline!`]): admit, run `$admitted` (evaluated
 /// only once admitted), record its outcome.

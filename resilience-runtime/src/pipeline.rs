@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use crate::bulkhead::Bulkhead;
 use crate::circuit_breaker::CircuitBreaker;
 use crate::failure::Failure;
-use crate::layers::{Layers, OperationErrors};
+use crate::layers::OperationErrors;
 use crate::retry::{RetryConfig, RetryDecision};
 use crate::site::{RetryOutcome, RetrySite};
 
@@ -54,32 +54,18 @@ impl Pipeline<'_> {
     {
         // `operation()` is called inside the attempt, after the breaker and the bulkhead
         // admitted it: a rejected call runs none of the caller's code.
-        let layers = self.layers();
-        crate::__pipeline!(
-            retry = Retries::new(self.retry),
+        crate::layers::dispatch!(
+            retry = self.retry.map(|retry| Retries::new(Some(retry))),
             retry_if = &retry_if,
-            breaker = some,
-            timeout = some,
-            bulkhead = some,
-            layers = &layers,
+            breaker = self.circuit_breaker,
+            timeout = self.timeout,
+            bulkhead = self.bulkhead,
             failure_if = &failure_if,
             attempt = OperationErrors {
                 future: operation(),
             }
             .await,
         )
-    }
-
-    /// The layers of one attempt, decided at run time.
-    #[inline]
-    pub(crate) fn layers(
-        &self,
-    ) -> Layers<Option<&CircuitBreaker>, Option<Duration>, Option<&Bulkhead>> {
-        Layers {
-            circuit_breaker: self.circuit_breaker,
-            timeout: self.timeout,
-            bulkhead: self.bulkhead,
-        }
     }
 }
 

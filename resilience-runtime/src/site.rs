@@ -466,9 +466,8 @@ impl crate::layers::TimeoutLayer for SiteTimeout<'_> {
     type Bounded<F: std::future::Future> = crate::layers::Bounded<F>;
     #[inline(always)]
     fn bound<F: std::future::Future>(&self, future: F) -> Self::Bounded<F> {
-        // Within a request's deadline (`deadline::scope`), the attempt gets at most the time
-        // left, and none once it has passed (it is then not started).
-        crate::deadline::bound(self.after).bound(future)
+        // `Duration`'s bound: the request's deadline shortens it.
+        self.after.bound(future)
     }
     #[inline(always)]
     fn finished(&self) {

@@ -1,4 +1,4 @@
-//! docs/docs/CONTRACT.md.md §2.2 and §2.5: owned arguments are cloned for each attempt, references re-borrowed,
+//! docs/CONTRACT.md §2.2 and §2.5: owned arguments are cloned for each attempt, references re-borrowed,
 //! and the fallback receives the original arguments.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! docs/docs/CONTRACT.md.md §2.7: one pipeline, fallback → retry → circuit breaker → timeout → bulkhead → body.
+//! docs/CONTRACT.md §2.7: one pipeline, fallback → retry → circuit breaker → timeout → bulkhead → body.
 //! Each retry attempt passes the breaker, the timeout and the bulkhead again.
 
 use std::sync::atomic::{AtomicU32, Ordering};

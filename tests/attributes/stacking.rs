@@ -1,4 +1,4 @@
-//! docs/docs/CONTRACT.md.md §2.7: the order the attributes are written in never changes their meaning. Every
+//! docs/CONTRACT.md §2.7: the order the attributes are written in never changes their meaning. Every
 //! pair of the five, and all five, is defined twice with the attributes in two orders and driven
 //! through the same scenario; both must behave identically, and as the contract says.
 

@@ -4,7 +4,7 @@
 //! [`Pipeline::run`](crate::Pipeline::run) do: the order of contract §2.7 is defined there and
 //! only there.
 
-use std::future::{Future, poll_fn};
+use std::future::poll_fn;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -21,7 +21,7 @@ use crate::circuit_breaker::CircuitBreaker;
 use crate::deadline;
 use crate::error::{BoxError, ConfigError, ResilienceError};
 use crate::failure::Failure;
-use crate::layers::{Layers, TimeoutLayer};
+use crate::layers::Layers;
 use crate::pipeline::Retries;
 use crate::retry::RetryConfig;
 
@@ -38,26 +38,15 @@ pub(crate) struct Policies {
 }
 
 impl Policies {
+    /// The layers of one attempt, as `Option`s (each attempt's timeout is shortened to the
+    /// request's time left by `Duration`'s [`TimeoutLayer`] itself).
     pub(crate) fn layers(
         &self,
-    ) -> Layers<Option<&CircuitBreaker>, Option<AttemptTimeout>, Option<&Bulkhead>> {
+    ) -> Layers<Option<&CircuitBreaker>, Option<Duration>, Option<&Bulkhead>> {
         Layers {
             circuit_breaker: self.circuit_breaker.as_deref(),
-            timeout: self.timeout.map(AttemptTimeout),
+            timeout: self.timeout,
             bulkhead: self.bulkhead.as_deref(),
-        }
-    }
-
-    /// The layers with their concrete types, when every policy is there.
-    #[inline]
-    pub(crate) fn all(&self) -> Option<Layers<&CircuitBreaker, AttemptTimeout, &Bulkhead>> {
-        match (&self.circuit_breaker, self.timeout, &self.bulkhead) {
-            (Some(circuit_breaker), Some(timeout), Some(bulkhead)) => Some(Layers {
-                circuit_breaker,
-                timeout: AttemptTimeout(timeout),
-                bulkhead,
-            }),
-            _ => None,
         }
     }
 
@@ -70,27 +59,6 @@ impl Policies {
             None if deadline::expired() => Err(super::deadline::expired()),
             None => Ok(()),
         }
-    }
-}
-
-/// An attempt's timeout: the configured one, shortened to the request's time left
-/// ([`deadline::bound`]) when the attempt starts.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct AttemptTimeout(pub(crate) Duration);
-
-impl TimeoutLayer for AttemptTimeout {
-    type Bounded<F: Future> = <Duration as TimeoutLayer>::Bounded<F>;
-    #[inline(always)]
-    fn bound<F: Future>(&self, future: F) -> Self::Bounded<F> {
-        deadline::bound(self.0).bound(future)
-    }
-}
-
-impl TimeoutLayer for Option<AttemptTimeout> {
-    type Bounded<F: Future> = <Option<Duration> as TimeoutLayer>::Bounded<F>;
-    #[inline]
-    fn bound<F: Future>(&self, future: F) -> Self::Bounded<F> {
-        self.map(|timeout| deadline::bound(timeout.0)).bound(future)
     }
 }
 
@@ -195,13 +163,11 @@ where
         let classify = self.classify.clone();
         Box::pin(async move {
             policies.check()?;
-            let layers = policies.layers();
-            let outcome = crate::__pipeline!(
+            let outcome = crate::layers::dispatch!(
                 retry = none,
-                breaker = some,
-                timeout = some,
-                bulkhead = some,
-                layers = &layers,
+                breaker = policies.circuit_breaker.as_deref(),
+                timeout = policies.timeout,
+                bulkhead = policies.bulkhead.as_deref(),
                 failure_if = &every_failure::<S::Response>,
                 attempt = attempt(inner, request, &classify).await,
             );
@@ -270,41 +236,23 @@ where
                 service: inner,
                 request,
             };
-            // `ResilienceLayer` has every policy: its layers get their concrete types, which
-            // the composition compiles to less code than layers decided at run time (the
-            // attributes' form: 134 -> 120 ns per request in `benches/tower.rs`).
-            let outcome = match policies.all() {
-                Some(layers) => crate::__pipeline!(
-                    retry = BudgetedRetries::new(&policies, &classify),
-                    retry_if = &every_failure::<S::Response>,
-                    breaker = some,
-                    timeout = some,
-                    bulkhead = some,
-                    layers = &layers,
-                    failure_if = &every_failure::<S::Response>,
-                    attempt = {
-                        let (service, request) = attempts.next();
-                        attempt(service, request, &classify).await
-                    },
-                ),
-                None => {
-                    // Built once: the composition evaluates `layers` at each use.
-                    let layers = policies.layers();
-                    crate::__pipeline!(
-                        retry = BudgetedRetries::new(&policies, &classify),
-                        retry_if = &every_failure::<S::Response>,
-                        breaker = some,
-                        timeout = some,
-                        bulkhead = some,
-                        layers = &layers,
-                        failure_if = &every_failure::<S::Response>,
-                        attempt = {
-                            let (service, request) = attempts.next();
-                            attempt(service, request, &classify).await
-                        },
-                    )
-                }
-            };
+            // One expansion of the composition per combination of policies, each with its
+            // layers' concrete types (`ResilienceLayer` has them all).
+            let outcome = crate::layers::dispatch!(
+                retry = policies
+                    .retry
+                    .as_ref()
+                    .map(|_| BudgetedRetries::new(&policies, &classify)),
+                retry_if = &every_failure::<S::Response>,
+                breaker = policies.circuit_breaker.as_deref(),
+                timeout = policies.timeout,
+                bulkhead = policies.bulkhead.as_deref(),
+                failure_if = &every_failure::<S::Response>,
+                attempt = {
+                    let (service, request) = attempts.next();
+                    attempt(service, request, &classify).await
+                },
+            );
             finish(outcome)
         })
     }
