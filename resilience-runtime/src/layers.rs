@@ -346,9 +346,10 @@ pub struct Layers<B, T, H> {
 /// → timeout → bulkhead → `attempt` — composed inline in the calling `async` block: one state
 /// machine for the whole composition, with only the timeout's future nested in it.
 ///
-/// This is the ONE definition of the order. The attributes' expansion, [`Pipeline::run`] and
-/// (through it) [`ResilienceFacade::execute`] all expand it; each caller applies its fallback
-/// around it.
+/// This is the ONE definition of the order. The attributes' expansion and
+/// [`ResilienceFacade::execute`] expand it directly; [`Pipeline::run`] and the tower services,
+/// whose layers are decided at run time, through `dispatch!` (one expansion per combination
+/// of layers present). Each caller applies its fallback around it.
 ///
 /// - `retry = none` runs one attempt; `retry = $retries` (a [`Retries`]) drives the attempts,
 ///   with `retry_if: Fn(&E) -> bool` classifying operation errors.
