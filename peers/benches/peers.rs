@@ -289,6 +289,27 @@ async fn run_pipeline(pipeline: Pipeline<'_>, with_fallback: bool) -> Outcome {
     }
 }
 
+/// The counter of [`bare_and_locked_add`], shared by every thread.
+static SHARED_COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The bare call and one `fetch_add` on a shared counter: what counting each success exactly
+/// costs at least (our breaker's success path is that add, on a per-thread stripe, and two
+/// loads of its state word).
+async fn bare_and_locked_add() -> Outcome {
+    let outcome = bare().await;
+    SHARED_COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    outcome
+}
+
+/// The bare call between two `fetch_add`s on a shared counter: what a bulkhead whose slots
+/// are one shared word pays at least (a read-modify-write to take a slot, one to give it back).
+async fn bare_and_two_locked_adds() -> Outcome {
+    SHARED_COUNT.fetch_add(1, std::sync::atomic::Ordering::Acquire);
+    let outcome = bare().await;
+    SHARED_COUNT.fetch_sub(1, std::sync::atomic::Ordering::Release);
+    outcome
+}
+
 /// The same five policies through `Pipeline::run`, the fallback called on `Err`.
 async fn ours_pipeline_stack() -> Outcome {
     run_pipeline(
@@ -548,6 +569,9 @@ enum Side {
     Reference,
     /// A peer crate.
     Peer,
+    /// Not a policy: the cost of one operation every exact, shared count pays (shown in the
+    /// row's table, to say how close to its floor a row is).
+    Floor,
 }
 
 struct Variant {
@@ -977,6 +1001,11 @@ fn breaker_variants(row: Row, shared: bool) -> Row {
     row.with("bare", Side::Bare, call(bare))
         .with("ours: `#[circuit_breaker]`", Side::Ours, ours)
         .with(
+            "floor: bare + one locked add on a shared counter",
+            Side::Floor,
+            call(bare_and_locked_add),
+        )
+        .with(
             "failsafe (consecutive failures)",
             Side::Peer,
             call(move || {
@@ -1078,6 +1107,11 @@ fn rows() -> Vec<Row> {
             Row::new(title, threads, goal)
                 .with("bare", Side::Bare, call(bare))
                 .with("ours: `#[bulkhead]`", Side::Ours, ours)
+                .with(
+                    "floor: bare + two locked adds on a shared counter (acquire, release)",
+                    Side::Floor,
+                    call(bare_and_two_locked_adds),
+                )
                 .with(
                     "tokio `Semaphore::acquire`",
                     Side::Peer,
