@@ -12,6 +12,9 @@ pub(crate) struct Window {
     size: u64,
     min_calls: u64,
     rate: f64,
+    /// The fewest failures that reach `rate` once the window is full (`rate` is in (0, 1], so
+    /// at least 1): the steady state compares integers, not a quotient of floats.
+    full_threshold: i64,
     bits: Box<[AtomicU64]>,
     cursor: AtomicU64,
     failures: AtomicI64,
@@ -20,10 +23,12 @@ pub(crate) struct Window {
 impl Window {
     pub(crate) fn new(size: u32, min_calls: u32, rate: f64) -> Window {
         let words = size.div_ceil(64) as usize;
+        let size = u64::from(size);
         Window {
-            size: u64::from(size),
+            size,
             min_calls: u64::from(min_calls),
             rate,
+            full_threshold: full_threshold(size, rate),
             bits: (0..words).map(|_| AtomicU64::new(0)).collect(),
             cursor: AtomicU64::new(0),
             failures: AtomicI64::new(0),
@@ -48,9 +53,14 @@ impl Window {
             (true, false) => self.failures.fetch_sub(1, Ordering::AcqRel) - 1,
             _ => self.failures.load(Ordering::Acquire),
         };
+        if failures <= 0 {
+            return false; // The rate is more than 0.
+        }
         let recorded = (position + 1).min(self.size);
-        // Divide rather than multiply: `0.55 * 100.0` rounds above 55, `55.0 / 100.0` is 0.55.
-        recorded >= self.min_calls && failures.max(0) as f64 / recorded as f64 >= self.rate
+        if recorded == self.size {
+            return recorded >= self.min_calls && failures >= self.full_threshold;
+        }
+        reaches(failures, recorded, self.rate) && recorded >= self.min_calls
     }
 
     /// Forgets every outcome. Not safe against concurrent `record`s (see the module doc).
@@ -82,9 +92,60 @@ impl Window {
     }
 }
 
+/// Whether `failures` of `recorded` outcomes reach `rate`. Divide rather than multiply:
+/// `0.55 * 100.0` rounds above 55, `55.0 / 100.0` is 0.55.
+#[inline]
+fn reaches(failures: i64, recorded: u64, rate: f64) -> bool {
+    failures as f64 / recorded as f64 >= rate
+}
+
+/// The fewest failures of `size` outcomes that [`reaches`] `rate`, by the same test (a binary
+/// search: `reaches` is monotonic in the failures); `size + 1` if none does.
+fn full_threshold(size: u64, rate: f64) -> i64 {
+    let (mut low, mut high) = (0_u64, size + 1);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if middle <= size && reaches(middle as i64, size, rate) {
+            high = middle;
+        } else {
+            low = middle + 1;
+        }
+    }
+    low as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_full_windows_threshold_is_the_rates_own_test() {
+        for size in [1_u64, 2, 3, 7, 20, 100, 1000] {
+            for rate in [0.01, 0.1, 0.3, 0.5, 0.55, 2.0 / 3.0, 0.99, 1.0] {
+                let threshold = full_threshold(size, rate);
+                for failures in 0..=size as i64 {
+                    assert_eq!(
+                        failures >= threshold,
+                        reaches(failures, size, rate),
+                        "{failures} of {size} at {rate}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_full_window_trips_at_the_same_count_as_the_quotient_says() {
+        // 55 % of 100: the 55th failure trips, not the 56th (`0.55 * 100.0` is above 55).
+        let window = Window::new(100, 100, 0.55);
+        for _ in 0..45 {
+            assert!(!window.record(false));
+        }
+        for _ in 0..54 {
+            assert!(!window.record(true));
+        }
+        assert!(window.record(true), "55 of 100");
+    }
 
     #[test]
     fn trips_at_rate_only_after_min_calls() {
