@@ -242,6 +242,28 @@ async fn ours_timeout() -> Outcome {
     bare().await
 }
 
+/// The bare call after one `Pending` (a future that wakes itself at once, as I/O that is
+/// ready on the next poll does): the body of the timeout row in which every timer is armed.
+async fn bare_after_one_wait() -> Outcome {
+    let mut waited = false;
+    std::future::poll_fn(|cx| {
+        if waited {
+            std::task::Poll::Ready(())
+        } else {
+            waited = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    bare().await
+}
+
+#[timeout("1s")]
+async fn ours_timeout_after_one_wait() -> Outcome {
+    bare_after_one_wait().await
+}
+
 #[fallback(fallback_value)]
 #[retry]
 #[circuit_breaker(name = "peers::stack")]
@@ -1242,6 +1264,28 @@ fn rows() -> Vec<Row> {
                         .build()
                         .layer(bare_service()),
                 ),
+            ),
+    );
+
+    // Ours arms its timer at the body's first `Pending` (`Bounded` in the runtime's
+    // `layers.rs`), `tokio::time::timeout` at the call: the row above is the body ready at once,
+    // this one a body that waits once, where both arm a timer.
+    rows.push(
+        Row::new("timeout (1 s), the body waits once", 1, Goal::None)
+            .with("bare", Side::Bare, call(bare_after_one_wait))
+            .with(
+                "ours: `#[timeout(\"1s\")]`",
+                Side::Ours,
+                call(ours_timeout_after_one_wait),
+            )
+            .with(
+                "`tokio::time::timeout`",
+                Side::Peer,
+                call(|| async {
+                    tokio::time::timeout(TIMEOUT, bare_after_one_wait())
+                        .await
+                        .map_err(|_| OperationError)?
+                }),
             ),
     );
 
