@@ -989,6 +989,15 @@ fn balancer_rows(sizes: &[usize]) -> Vec<Row> {
                 }),
             )
             .with(
+                "floor: two clock reads (a latency's start at the pick, its end at the report)",
+                Side::Floor,
+                call(|| {
+                    let started = std::time::Instant::now();
+                    black_box(started.elapsed());
+                    std::future::ready(Ok(1))
+                }),
+            )
+            .with(
                 "ours: `pick` + `report` (P2C peak-EWMA)",
                 Side::Ours,
                 call(move || {
