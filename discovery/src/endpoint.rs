@@ -154,8 +154,7 @@ impl Endpoint {
                 let next = if sample > estimate {
                     sample
                 } else {
-                    let dt = now.saturating_sub(last) as f64;
-                    let weight = -(-dt / DECAY.as_secs_f64() / 1e9).exp_m1();
+                    let weight = decay_weight(now.saturating_sub(last) as f64);
                     estimate + (sample - estimate) * weight
                 };
                 Some(next.to_bits())
@@ -339,9 +338,39 @@ impl Drop for InFlight {
     }
 }
 
+/// `1 − exp(−Δt / DECAY)` for `Δt` in nanoseconds: a sample's weight in the estimate. Between
+/// calls made close together (Δt ≪ DECAY, the case of every busy instance) a Taylor polynomial,
+/// equal to `exp_m1`'s value within 10^-10 of it (a test checks), at a fraction of its cost
+/// (`exp_m1` was about a tenth of `#[discover]`'s per-call time); otherwise `exp_m1`.
+#[inline]
+fn decay_weight(dt_nanos: f64) -> f64 {
+    let x = dt_nanos / (DECAY.as_secs_f64() * 1e9);
+    if x < 1e-3 {
+        x * (1.0 - x * (0.5 - x * (1.0 / 6.0)))
+    } else {
+        -(-x).exp_m1()
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_decay_weight_is_exp_m1s_within_1e_10_of_it() {
+        let decay = super::DECAY.as_secs_f64() * 1e9;
+        let mut dt = 1.0;
+        while dt < decay * 50.0 {
+            let exact = -(-dt / decay).exp_m1();
+            let fast = decay_weight(dt);
+            assert!(
+                (fast - exact).abs() <= exact * 1e-10,
+                "dt = {dt} ns: {fast} against {exact}"
+            );
+            dt *= 1.37;
+        }
+        assert_eq!(decay_weight(0.0), 0.0);
+    }
 
     fn endpoint() -> Arc<Endpoint> {
         let instance = Instance::new("prices", "a", "127.0.0.1", 8081);
