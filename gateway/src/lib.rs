@@ -14,8 +14,9 @@
 //!   ([`resilience::deadline`]) read from `grpc-timeout`/`x-request-timeout` and passed on.
 //! - **API keys** per route ([`ApiKeys`]): `401` without a valid key, `403` for a key the route
 //!   does not admit; the key is not forwarded, and never logged.
-//! - **Operations**: `GET /health` is the registry's snapshot as JSON; [`Gateway::serve`] stops
-//!   accepting on shutdown and drains the requests in flight.
+//! - **Operations**: `GET /health` is the registry's snapshot as JSON; `GET /metrics` (cargo
+//!   feature `metrics`, on by default) the policies' series of contract §8 in Prometheus text;
+//!   [`Gateway::serve`] stops accepting on shutdown and drains the requests in flight.
 //!
 //! Request bodies are buffered (up to [`MAX_BODY`]) so that attempts can be retried; response
 //! bodies are streamed.
@@ -53,6 +54,8 @@ use tower_service::Service;
 
 mod auth;
 pub mod config;
+#[cfg(feature = "metrics")]
+mod metrics;
 
 use auth::Access;
 pub use auth::ApiKeys;
@@ -101,6 +104,8 @@ struct Inner {
     keys: ApiKeys,
     client: HttpClient,
     table: ArcSwap<Table>,
+    #[cfg(feature = "metrics")]
+    recorder: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl fmt::Debug for Gateway {
@@ -155,6 +160,9 @@ impl Gateway {
                 keys,
                 client,
                 table: ArcSwap::from_pointee(Table::default()),
+                // Before the first route's policies: each resolves its series when created.
+                #[cfg(feature = "metrics")]
+                recorder: metrics::process_recorder(),
             }),
         };
         gateway.reload(routes)?;
@@ -288,12 +296,20 @@ impl Gateway {
         })
     }
 
-    /// The gateway as an axum router: `GET /health`, and every other path proxied. Serve it
-    /// with `into_make_service_with_connect_info::<SocketAddr>()` (for `X-Forwarded-For`), as
+    /// The gateway as an axum router: `GET /health`, `GET /metrics` (feature `metrics`), and
+    /// every other path proxied. Serve it with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` (for `X-Forwarded-For`), as
     /// [`serve`](Self::serve) does.
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/health", get(health))
+        let router = Router::new().route("/health", get(health));
+        #[cfg(feature = "metrics")]
+        let router = router.route(
+            "/metrics",
+            get(|State(gateway): State<Gateway>| async move {
+                metrics::render(gateway.inner.recorder.as_ref())
+            }),
+        );
+        router
             .fallback(proxy)
             .with_state(self.clone())
             .layer(DeadlineLayer::new())
