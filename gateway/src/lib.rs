@@ -38,6 +38,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::PathAndQuery;
 use http::{Request, StatusCode, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -316,12 +317,19 @@ impl Gateway {
     }
 
     /// Serves the gateway on `listener` until `shutdown` completes, then stops accepting and
-    /// waits for the requests in flight to finish (graceful shutdown).
+    /// waits for the requests in flight to finish (graceful shutdown). Accepted connections
+    /// have `TCP_NODELAY` set, as the upstream ones do: a response is written as soon as
+    /// its upstream's arrives, never held back to coalesce with the next.
     pub async fn serve(
         &self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(target: "resilience_gateway", %error, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(
             listener,
             self.router()
@@ -429,12 +437,23 @@ impl Service<Request<Full<Bytes>>> for Upstream {
                 .map_err(|_| ResilienceError::NoInstance {
                     service: inner.service.clone(),
                 })?;
+            // The instance's scheme and authority around the request's path, which `proxy`
+            // set and which is not parsed again.
+            let (scheme, authority) = call
+                .endpoint()
+                .base_url()
+                .split_once("://")
+                .unwrap_or(("http", call.endpoint().base_url()));
             let path = request
                 .uri()
                 .path_and_query()
-                .map_or("/", |path| path.as_str());
-            let uri: Uri = format!("{}{path}", call.endpoint().base_url()).parse()?;
-            *request.uri_mut() = uri;
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/"));
+            *request.uri_mut() = Uri::builder()
+                .scheme(scheme)
+                .authority(authority)
+                .path_and_query(path)
+                .build()?;
             if !deadline::write_headers(request.headers_mut()) {
                 return Err(ResilienceError::Timeout {
                     after: Duration::ZERO,
@@ -640,22 +659,27 @@ async fn proxy(
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     headers.insert(X_REQUEST_ID, id.clone());
 
-    let path_and_query = parts.uri.path_and_query().map_or("/", |path| path.as_str());
-    let forwarded_path = if route.strip_prefix && route.prefix != "/" {
-        match &path_and_query[route.prefix.len()..] {
-            rest if rest.starts_with('/') => rest.to_owned(),
-            rest => format!("/{rest}"),
+    // The path as it came (its bytes are shared, not copied), or without the route's prefix.
+    let forwarded_path = match parts.uri.path_and_query() {
+        Some(path) if route.strip_prefix && route.prefix != "/" => {
+            let rest = &path.as_str()[route.prefix.len()..];
+            let stripped = if rest.starts_with('/') {
+                PathAndQuery::try_from(rest)
+            } else {
+                PathAndQuery::try_from(format!("/{rest}"))
+            };
+            match stripped {
+                Ok(stripped) => stripped,
+                Err(_) => return problem(StatusCode::BAD_REQUEST, "invalid path", Some(&id)),
+            }
         }
-    } else {
-        path_and_query.to_owned()
+        Some(path) => path.clone(),
+        None => PathAndQuery::from_static("/"),
     };
     let mut upstream_request = Request::new(Full::new(body));
     *upstream_request.method_mut() = parts.method;
     *upstream_request.headers_mut() = headers;
-    match forwarded_path.parse::<Uri>() {
-        Ok(uri) => *upstream_request.uri_mut() = uri,
-        Err(_) => return problem(StatusCode::BAD_REQUEST, "invalid path", Some(&id)),
-    }
+    *upstream_request.uri_mut() = Uri::from(forwarded_path);
     upstream_request.extensions_mut().insert(Tried::default());
 
     let mut upstream = route.upstream.clone();
