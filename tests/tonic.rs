@@ -192,7 +192,7 @@ async fn call(client: &mut Client, ask: Ask) -> Result<Answer, Status> {
     client
         .ready()
         .await
-        .map_err(|error| Status::from_error(error.into()))?;
+        .map_err(Status::from_error)?;
     let path = PathAndQuery::from_static(METHOD);
     let answer = client
         .unary(
