@@ -189,10 +189,7 @@ fn client(name: &str, config: ResilienceConfig, channel: Channel) -> Client {
 }
 
 async fn call(client: &mut Client, ask: Ask) -> Result<Answer, Status> {
-    client
-        .ready()
-        .await
-        .map_err(Status::from_error)?;
+    client.ready().await.map_err(Status::from_error)?;
     let path = PathAndQuery::from_static(METHOD);
     let answer = client
         .unary(
