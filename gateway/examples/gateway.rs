@@ -12,8 +12,8 @@
 //! (one healthy, one failing with 500s, one answering after 5 s), registered in a memory
 //! discovery, behind a route `/users` that needs the key `demo=demo-key`. Try
 //! `curl -H 'x-api-key: demo-key' http://127.0.0.1:8080/users/7` (always answered by the healthy
-//! instance) and `curl http://127.0.0.1:8080/health`. Ctrl-C drains the requests in flight and
-//! stops.
+//! instance), `curl http://127.0.0.1:8080/health` and `curl http://127.0.0.1:8080/metrics`
+//! (Prometheus text). Ctrl-C drains the requests in flight and stops.
 
 use std::time::Duration;
 

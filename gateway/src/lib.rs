@@ -14,8 +14,9 @@
 //!   ([`resilience::deadline`]) read from `grpc-timeout`/`x-request-timeout` and passed on.
 //! - **API keys** per route ([`ApiKeys`]): `401` without a valid key, `403` for a key the route
 //!   does not admit; the key is not forwarded, and never logged.
-//! - **Operations**: `GET /health` is the registry's snapshot as JSON; [`Gateway::serve`] stops
-//!   accepting on shutdown and drains the requests in flight.
+//! - **Operations**: `GET /health` is the registry's snapshot as JSON; `GET /metrics` (cargo
+//!   feature `metrics`, on by default) the policies' series of contract §8 in Prometheus text;
+//!   [`Gateway::serve`] stops accepting on shutdown and drains the requests in flight.
 //!
 //! Request bodies are buffered (up to [`MAX_BODY`]) so that attempts can be retried; response
 //! bodies are streamed.
@@ -37,6 +38,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::PathAndQuery;
 use http::{Request, StatusCode, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -53,6 +55,8 @@ use tower_service::Service;
 
 mod auth;
 pub mod config;
+#[cfg(feature = "metrics")]
+mod metrics;
 
 use auth::Access;
 pub use auth::ApiKeys;
@@ -101,6 +105,8 @@ struct Inner {
     keys: ApiKeys,
     client: HttpClient,
     table: ArcSwap<Table>,
+    #[cfg(feature = "metrics")]
+    recorder: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl fmt::Debug for Gateway {
@@ -155,6 +161,9 @@ impl Gateway {
                 keys,
                 client,
                 table: ArcSwap::from_pointee(Table::default()),
+                // Before the first route's policies: each resolves its series when created.
+                #[cfg(feature = "metrics")]
+                recorder: metrics::process_recorder(),
             }),
         };
         gateway.reload(routes)?;
@@ -288,24 +297,39 @@ impl Gateway {
         })
     }
 
-    /// The gateway as an axum router: `GET /health`, and every other path proxied. Serve it
-    /// with `into_make_service_with_connect_info::<SocketAddr>()` (for `X-Forwarded-For`), as
+    /// The gateway as an axum router: `GET /health`, `GET /metrics` (feature `metrics`), and
+    /// every other path proxied. Serve it with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` (for `X-Forwarded-For`), as
     /// [`serve`](Self::serve) does.
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/health", get(health))
+        let router = Router::new().route("/health", get(health));
+        #[cfg(feature = "metrics")]
+        let router = router.route(
+            "/metrics",
+            get(|State(gateway): State<Gateway>| async move {
+                metrics::render(gateway.inner.recorder.as_ref())
+            }),
+        );
+        router
             .fallback(proxy)
             .with_state(self.clone())
             .layer(DeadlineLayer::new())
     }
 
     /// Serves the gateway on `listener` until `shutdown` completes, then stops accepting and
-    /// waits for the requests in flight to finish (graceful shutdown).
+    /// waits for the requests in flight to finish (graceful shutdown). Accepted connections
+    /// have `TCP_NODELAY` set, as the upstream ones do: a response is written as soon as
+    /// its upstream's arrives, never held back to coalesce with the next.
     pub async fn serve(
         &self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(target: "resilience_gateway", %error, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(
             listener,
             self.router()
@@ -413,12 +437,23 @@ impl Service<Request<Full<Bytes>>> for Upstream {
                 .map_err(|_| ResilienceError::NoInstance {
                     service: inner.service.clone(),
                 })?;
+            // The instance's scheme and authority around the request's path, which `proxy`
+            // set and which is not parsed again.
+            let (scheme, authority) = call
+                .endpoint()
+                .base_url()
+                .split_once("://")
+                .unwrap_or(("http", call.endpoint().base_url()));
             let path = request
                 .uri()
                 .path_and_query()
-                .map_or("/", |path| path.as_str());
-            let uri: Uri = format!("{}{path}", call.endpoint().base_url()).parse()?;
-            *request.uri_mut() = uri;
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/"));
+            *request.uri_mut() = Uri::builder()
+                .scheme(scheme)
+                .authority(authority)
+                .path_and_query(path)
+                .build()?;
             if !deadline::write_headers(request.headers_mut()) {
                 return Err(ResilienceError::Timeout {
                     after: Duration::ZERO,
@@ -624,22 +659,27 @@ async fn proxy(
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     headers.insert(X_REQUEST_ID, id.clone());
 
-    let path_and_query = parts.uri.path_and_query().map_or("/", |path| path.as_str());
-    let forwarded_path = if route.strip_prefix && route.prefix != "/" {
-        match &path_and_query[route.prefix.len()..] {
-            rest if rest.starts_with('/') => rest.to_owned(),
-            rest => format!("/{rest}"),
+    // The path as it came (its bytes are shared, not copied), or without the route's prefix.
+    let forwarded_path = match parts.uri.path_and_query() {
+        Some(path) if route.strip_prefix && route.prefix != "/" => {
+            let rest = &path.as_str()[route.prefix.len()..];
+            let stripped = if rest.starts_with('/') {
+                PathAndQuery::try_from(rest)
+            } else {
+                PathAndQuery::try_from(format!("/{rest}"))
+            };
+            match stripped {
+                Ok(stripped) => stripped,
+                Err(_) => return problem(StatusCode::BAD_REQUEST, "invalid path", Some(&id)),
+            }
         }
-    } else {
-        path_and_query.to_owned()
+        Some(path) => path.clone(),
+        None => PathAndQuery::from_static("/"),
     };
     let mut upstream_request = Request::new(Full::new(body));
     *upstream_request.method_mut() = parts.method;
     *upstream_request.headers_mut() = headers;
-    match forwarded_path.parse::<Uri>() {
-        Ok(uri) => *upstream_request.uri_mut() = uri,
-        Err(_) => return problem(StatusCode::BAD_REQUEST, "invalid path", Some(&id)),
-    }
+    *upstream_request.uri_mut() = Uri::from(forwarded_path);
     upstream_request.extensions_mut().insert(Tried::default());
 
     let mut upstream = route.upstream.clone();

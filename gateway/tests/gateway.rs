@@ -494,3 +494,97 @@ async fn graceful_shutdown_drains_the_requests_in_flight_then_stops() {
         "still accepting"
     );
 }
+
+/// The value of the sample `series` (name and labels, as the exporter writes them) in a
+/// Prometheus text scrape.
+#[cfg(feature = "metrics")]
+fn sample(scrape: &str, series: &str) -> Option<f64> {
+    scrape.lines().find_map(|line| {
+        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
+        Some(value.trim().parse().unwrap())
+    })
+}
+
+#[cfg(feature = "metrics")]
+#[tokio::test]
+async fn proxied_requests_show_up_in_the_metrics_scrape() {
+    let discovery = ServiceDiscovery::new();
+    let (healthy, _) = start_upstream(Behaviour::Healthy, "healthy").await;
+    let (failing, failing_hits) = start_upstream(Behaviour::Failing, "failing").await;
+    register(&discovery, "scraped", "one", healthy, "1.0.0");
+    register(&discovery, "scraped-down", "one", failing, "1.0.0");
+    let routes = r#"
+        [upstream]
+        max_retries = 2
+
+        [[route]]
+        prefix = "/up"
+        service = "scraped"
+
+        [[route]]
+        prefix = "/down"
+        service = "scraped-down"
+        "#;
+    let gateway = Gateway::new(discovery, ApiKeys::default(), routes).unwrap();
+    // A second gateway in the process renders the same recorder (one per process).
+    let second = Gateway::new(ServiceDiscovery::new(), ApiKeys::default(), "").unwrap();
+    let (address, _stop, _server) = start_gateway(&gateway).await;
+    let (second_address, _second_stop, _second_server) = start_gateway(&second).await;
+    let client = client();
+
+    let before = send(&client, address, "/metrics", &[]).await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.body);
+    let success =
+        r#"resilience_circuit_breaker_calls_total{name="gateway.scraped",result="success"}"#;
+    assert_eq!(sample(&before.body, success).unwrap_or(0.0), 0.0);
+
+    for _ in 0..2 {
+        assert_eq!(
+            send(&client, address, "/up/x", &[]).await.status,
+            StatusCode::OK
+        );
+    }
+    let down = send(&client, address, "/down/x", &[]).await;
+    assert_eq!(down.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(failing_hits.load(Ordering::SeqCst), 3, "retried twice");
+
+    for scraped_at in [address, second_address] {
+        let scrape = send(&client, scraped_at, "/metrics", &[]).await;
+        assert_eq!(scrape.status, StatusCode::OK);
+        assert_eq!(scrape.headers["content-type"], "text/plain; version=0.0.4");
+        let body = &scrape.body;
+        assert_eq!(sample(body, success), Some(2.0), "{body}");
+        assert_eq!(
+            sample(
+                body,
+                r#"resilience_bulkhead_calls_total{name="gateway.scraped",result="accepted"}"#
+            ),
+            Some(2.0),
+            "{body}"
+        );
+        assert_eq!(
+            sample(
+                body,
+                r#"resilience_bulkhead_running{name="gateway.scraped"}"#
+            ),
+            Some(0.0),
+            "{body}"
+        );
+        assert_eq!(
+            sample(
+                body,
+                r#"resilience_circuit_breaker_state{name="gateway.scraped",state="closed"}"#
+            ),
+            Some(1.0),
+            "{body}"
+        );
+        assert_eq!(
+            sample(
+                body,
+                r#"resilience_circuit_breaker_calls_total{name="gateway.scraped-down",result="failure"}"#
+            ),
+            Some(3.0),
+            "{body}"
+        );
+    }
+}
