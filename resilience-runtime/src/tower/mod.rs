@@ -21,7 +21,8 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), tower::BoxError> {
-//! // Any tower service of `http` requests: a hyper client, a tonic channel, an axum router.
+//! // Any tower service of `http` requests: a hyper client, an axum router, a tonic channel
+//! // (behind a layer that buffers the request body: retries send clones, see `Retrying`).
 //! let upstream = service_fn(|request: http::Request<String>| async move {
 //!     Ok::<_, Infallible>(http::Response::new(format!("hello, {}", request.body())))
 //! });
