@@ -246,8 +246,15 @@ impl<'b> RealBreaker<'b> {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_real_breaker_takes_every_spec_step_from_every_reachable_state() {
+/// What a replay covered: states, (state, action) pairs, enabled pairs, the longest path.
+type Coverage = (usize, usize, usize, usize);
+
+/// Replays every shortest path of the spec's reachable graph, then every action, on a fresh
+/// real breaker each time, against `spec_next` (the spec, or a mutation of it): the first
+/// disagreement, or what was covered.
+async fn replay_breaker(
+    spec_next: impl Fn(&cb::Constants, &cb::Vars, cb::Action) -> Option<cb::Vars>,
+) -> Result<Coverage, String> {
     let model = cb::CircuitBreakerModel::spec();
     let k = model.k.clone();
     let actions = cb::Action::all(&k);
@@ -263,42 +270,80 @@ async fn the_real_breaker_takes_every_spec_step_from_every_reachable_state() {
             let mut spec = init.clone();
             assert_eq!(real.abstraction(), spec);
             for &step in path {
-                spec = cb::spec_next(&k, &spec, step).expect("a spec path");
+                spec = spec_next(&k, &spec, step).expect("a spec path");
                 let taken = real.take(step).await;
-                assert_eq!(
-                    taken.as_ref(),
-                    Some(&spec),
-                    "{step:?} along {path:?} (then {action:?})"
-                );
+                if taken.as_ref() != Some(&spec) {
+                    return Err(format!(
+                        "{step:?} along {path:?}: spec {spec:?}, real {taken:?}"
+                    ));
+                }
             }
             assert_eq!(&spec, target);
-            let by_spec = cb::spec_next(&k, &spec, action);
+            let by_spec = spec_next(&k, &spec, action);
             let by_real = real.take(action).await;
-            assert_eq!(
-                by_real, by_spec,
-                "{action:?} after {path:?}:\n  from {spec:?}"
-            );
+            if by_real != by_spec {
+                return Err(format!(
+                    "{action:?} after {path:?}:\n  from {spec:?}\n  spec -> {by_spec:?}\n  real -> {by_real:?}"
+                ));
+            }
             pairs += 1;
             enabled += usize::from(by_spec.is_some());
         }
     }
+    Ok((paths.len(), pairs, enabled, longest))
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_real_breaker_takes_every_spec_step_from_every_reachable_state() {
+    let (states, pairs, enabled, longest) = replay_breaker(cb::spec_next)
+        .await
+        .unwrap_or_else(|mismatch| panic!("{mismatch}"));
     eprintln!(
-        "CircuitBreaker replay: {} states, {pairs} (state, action) pairs ({enabled} enabled), \
-         paths up to {longest} steps",
-        paths.len()
+        "CircuitBreaker replay: {states} states, {pairs} (state, action) pairs ({enabled} \
+         enabled), paths up to {longest} steps"
     );
-    let spec = model
-        .clone()
+    let spec = cb::CircuitBreakerModel::spec()
         .checker()
         .spawn_bfs()
         .join()
         .unique_state_count();
     assert_eq!(
-        paths.len(),
-        spec,
+        states, spec,
         "the replay visits every state the checker does"
     );
-    assert!(enabled > paths.len());
+    assert!(enabled > states);
+}
+
+/// The replay is not vacuous: a spec admitting one half-open trial too many, or opening on the
+/// first failure, is refused by the real breaker.
+#[tokio::test(start_paused = true)]
+async fn the_real_breaker_refuses_mutated_specs() {
+    let extra_trial = |k: &cb::Constants, s: &cb::Vars, action: cb::Action| {
+        let k = match action {
+            cb::Action::Acquire(_) => cb::Constants {
+                half_open_allowed: k.half_open_allowed + 1,
+                ..k.clone()
+            },
+            _ => k.clone(),
+        };
+        cb::spec_next(&k, s, action)
+    };
+    let error = replay_breaker(extra_trial)
+        .await
+        .expect_err("an extra trial");
+    assert!(error.starts_with("Acquire"), "{error}");
+    let opens_early = |k: &cb::Constants, s: &cb::Vars, action: cb::Action| {
+        let k = match action {
+            cb::Action::Fail(_) => cb::Constants {
+                max_failures: 1,
+                ..k.clone()
+            },
+            _ => k.clone(),
+        };
+        cb::spec_next(&k, s, action)
+    };
+    let error = replay_breaker(opens_early).await.expect_err("opens early");
+    assert!(error.contains("Fail"), "{error}");
 }
 
 // ---------------------------------------------------------------------------------------------
