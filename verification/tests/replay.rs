@@ -26,15 +26,25 @@ use resilience_verification::circuit_breaker as cb;
 use stateright::{Checker, Model};
 use tokio::time::Instant;
 
+/// A reachable state, the initial state its path starts from, and the path's actions.
+type Path<M> = (
+    <M as Model>::State,
+    <M as Model>::State,
+    Vec<<M as Model>::Action>,
+);
+
+/// Where the search first reached a state from: its predecessor and the action taken.
+type Parents<M> = HashMap<<M as Model>::State, Option<(<M as Model>::State, <M as Model>::Action)>>;
+
 /// Every state `model` reaches within its boundary, with the shortest path of actions from an
 /// initial state to it (breadth first), in the order found.
-fn shortest_paths<M>(model: &M) -> Vec<(M::State, M::State, Vec<M::Action>)>
+fn shortest_paths<M>(model: &M) -> Vec<Path<M>>
 where
     M: Model,
     M::State: Clone + Eq + Hash,
     M::Action: Clone,
 {
-    let mut parent: HashMap<M::State, Option<(M::State, M::Action)>> = HashMap::new();
+    let mut parent: Parents<M> = HashMap::new();
     let mut order = Vec::new();
     let mut frontier = VecDeque::new();
     for init in model.init_states() {

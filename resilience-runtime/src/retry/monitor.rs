@@ -124,7 +124,6 @@ mod tests {
             max_delay: Duration::from_millis(300),
             jitter_factor: 0.5,
             max_duration: Some(Duration::from_secs(1)),
-            ..RetryConfig::DEFAULT
         }
     }
 
