@@ -7,7 +7,9 @@
 //! model checker. Outcomes the driver drops without a compare-and-swap, because their permit
 //! belongs to an earlier phase, are checked to be ones `step` ignores too, when their epoch
 //! differs (a permit of the same epoch 16,384 transitions ago is the wrap the spec does not
-//! model, see the driver's module doc). Release builds compile none of it.
+//! model, see the driver's module doc). Outcomes it settles without calling `step` at all (a
+//! success in Closed with no failure counted, a rate-mode outcome the window keeps) are checked
+//! to be ones `step` would leave unchanged. Release builds compile none of it.
 
 use super::state::{Decision, EPOCH_BITS, Event, Limits, Micros, Phase, State, step};
 
