@@ -613,3 +613,74 @@ async fn the_real_breaker_rejects_until_its_reset_timeout_and_admits_at_it() {
     let admitted = real.take(cb::Action::Acquire(0)).await.expect("a trial");
     assert_eq!(admitted.phase, cb::Phase::HalfOpen);
 }
+
+/// What the replay's shortest paths cannot see (the spec abstracts the rate window away, so a
+/// path through earlier outcomes of the same phase reaches the same spec state as a shorter
+/// one): the real window counts the successes between failures. With a window of two at a
+/// rate of 1, failure, success, failure does not trip; a second failure in a row does.
+#[tokio::test(start_paused = true)]
+async fn the_real_rate_window_counts_the_successes_between_failures() {
+    let k = cb::Constants::from_cfg();
+    let breaker = CircuitBreaker::new("replay", breaker_config(&k, cb::Mode::Rate))
+        .expect("valid configuration");
+    for failed in [true, false, true] {
+        let permit = breaker.admit().expect("Closed admits");
+        if failed {
+            permit.failure();
+        } else {
+            permit.success();
+        }
+        assert_eq!(breaker.state(), CircuitState::Closed);
+    }
+    breaker.admit().expect("Closed admits").failure();
+    assert_eq!(breaker.state(), CircuitState::Open);
+}
+
+/// What the `.cfg`'s `MaxEpoch` keeps out of the replay: a trial held while the word's 14-bit
+/// epoch wraps (16,384 transitions) back to its own, in a newer half-open phase, does not free
+/// that phase's trial slot when dropped.
+#[tokio::test(start_paused = true)]
+async fn a_trial_held_across_an_epoch_wrap_does_not_free_a_newer_trial_slot() {
+    const PERIOD: u32 = 1 << resilience_runtime::circuit_breaker::state::EPOCH_BITS;
+    let breaker = CircuitBreaker::new(
+        "replay",
+        CircuitBreakerConfig {
+            max_failures: 1,
+            reset_timeout: RESET_TIMEOUT,
+            half_open_allowed_calls: 1,
+            ..CircuitBreakerConfig::DEFAULT
+        },
+    )
+    .expect("valid configuration");
+    let half_open = |breaker: &CircuitBreaker| {
+        breaker.admit().expect("Closed admits").failure();
+        assert_eq!(breaker.state(), CircuitState::Open);
+    };
+    half_open(&breaker);
+    tokio::time::advance(RESET_TIMEOUT).await;
+    let old = breaker.admit().expect("a trial");
+    assert!(old.is_trial());
+    let epoch = breaker.snapshot().epoch;
+    // Reset (one transition each) until three transitions short of a full period, then open,
+    // half-open and admit: the new trial's phase has the old one's epoch.
+    for _ in 0..PERIOD - 2 {
+        breaker.reset();
+    }
+    half_open(&breaker);
+    tokio::time::advance(RESET_TIMEOUT).await;
+    let new = breaker.admit().expect("a trial");
+    assert_eq!(breaker.snapshot().epoch, epoch);
+    let full = breaker.snapshot();
+    drop(old);
+    assert_eq!(
+        breaker.snapshot(),
+        full,
+        "the old trial freed the new one's slot"
+    );
+    assert!(breaker.admit().is_none(), "the only trial slot is taken");
+    drop(new);
+    assert!(
+        breaker.admit().is_some(),
+        "the new trial's own cancellation frees it"
+    );
+}
