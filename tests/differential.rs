@@ -1,18 +1,22 @@
 //! The one composition, three ways in (issue 12, `specs/Pipeline.tla`): an annotated function,
 //! `Pipeline::run` and `ResilienceFacade::execute`, each with its own breaker and bulkhead of the
 //! same configuration, driven through the same script of outcomes (successes, errors, timeouts,
-//! the breaker's rejections, a cancelled call) on tokio's paused clock. Their traces — per call,
-//! how many bodies ran, what came back, how long it took, and the breaker transitions the
-//! registry's event stream reported — must be identical.
+//! the breaker's rejections, a cancelled call, a body that panics, a `BulkheadFull` beside a
+//! running call) on tokio's paused clock, once without a fallback and once with one. Their
+//! traces — per call, how many bodies ran, what came back, how long it took, and the breaker
+//! transitions the registry's event stream reported — must be identical.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
+use std::task::Poll;
 use std::time::Duration;
 
 use resilience::{
     Backoff, BoxError, Bulkhead, BulkheadConfig, CircuitBreaker, CircuitBreakerConfig,
     CircuitState, Failure, Pipeline, ResilienceConfig, ResilienceError, ResilienceFacade,
-    RetryConfig, TimeoutConfig, bulkhead, circuit_breaker, registry, retry, timeout,
+    RetryConfig, TimeoutConfig, bulkhead, circuit_breaker, fallback, registry, retry, timeout,
 };
 use tokio::sync::broadcast::Receiver;
 use tokio::time::Instant;
@@ -26,6 +30,10 @@ enum Step {
     Err(u32),
     /// Takes 1 s, longer than the 100 ms timeout.
     Slow,
+    /// Takes 50 ms (within the timeout), holding its bulkhead slot, then returns 50.
+    Hold,
+    /// Panics.
+    Panic,
 }
 
 /// The bodies of the function under test take their steps from here, in order.
@@ -42,7 +50,34 @@ async fn body() -> Result<u32, u32> {
             tokio::time::sleep(Duration::from_secs(1)).await;
             Ok(1_000)
         }
+        Step::Hold => {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(50)
+        }
+        Step::Panic => panic!("the scripted panic"),
     }
+}
+
+/// What the fallbacks return, counting their runs.
+const FALLBACK: u32 = 777;
+static FALLBACKS: Mutex<u32> = Mutex::new(0);
+
+async fn fallback_value() -> u32 {
+    *FALLBACKS.lock().unwrap() += 1;
+    FALLBACK
+}
+
+/// `future`'s output, or `Panicked` if polling it panicked (the panic is caught, as a task's
+/// would be by its runtime).
+async fn catching(future: impl Future<Output = Returned>) -> Returned {
+    let mut future = Box::pin(future);
+    std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(_) => Poll::Ready(Returned::Panicked),
+        }
+    })
+    .await
 }
 
 /// What a call returned, with the policies' names left out.
@@ -55,6 +90,8 @@ enum Returned {
     BulkheadFull,
     /// Dropped by the caller before it ended.
     Cancelled,
+    /// The body's panic reached the caller.
+    Panicked,
     Other(String),
 }
 
@@ -80,6 +117,10 @@ struct Call {
     returned: Returned,
     took: Duration,
     transitions: Vec<(CircuitState, CircuitState)>,
+    /// What a second caller, started beside this one, got.
+    beside: Option<Returned>,
+    /// Fallbacks run.
+    fallbacks: u32,
 }
 
 const MAX_RETRIES: u32 = 2;
@@ -106,6 +147,15 @@ fn breaker_config() -> CircuitBreakerConfig {
     }
 }
 
+/// One body at a time and no queue: a second caller is refused with `BulkheadFull`.
+fn bulkhead_config() -> BulkheadConfig {
+    BulkheadConfig {
+        max_concurrent_calls: 1,
+        max_queue_size: 0,
+        max_wait: None,
+    }
+}
+
 // The same configuration as the two functions above, in the attributes' words.
 #[retry(
     max_retries = 2,
@@ -120,30 +170,79 @@ fn breaker_config() -> CircuitBreakerConfig {
     reset_timeout = "1s"
 )]
 #[timeout("100ms")]
-#[bulkhead(name = "differential::attribute")]
+#[bulkhead(
+    name = "differential::attribute",
+    max_concurrent_calls = 1,
+    max_queue_size = 0
+)]
 async fn annotated() -> Result<u32, Returned> {
     body().await.map_err(Returned::Operation)
 }
 
-/// The calls of the scenario: each is the script of its bodies, and whether the caller gives
-/// up on it after 50 ms; time moves on by `then` after it.
-fn scenario() -> Vec<(Vec<Step>, bool, Duration)> {
+// The same, with a fallback.
+#[fallback(annotated_fallback)]
+#[retry(
+    max_retries = 2,
+    backoff = "fixed",
+    base_delay = "10ms",
+    max_delay = "10ms",
+    jitter_factor = 0.0
+)]
+#[circuit_breaker(
+    name = "differential::attribute_fallback",
+    max_failures = 3,
+    reset_timeout = "1s"
+)]
+#[timeout("100ms")]
+#[bulkhead(
+    name = "differential::attribute_fallback",
+    max_concurrent_calls = 1,
+    max_queue_size = 0
+)]
+async fn annotated_with_fallback() -> Result<u32, Returned> {
+    body().await.map_err(Returned::Operation)
+}
+
+async fn annotated_fallback() -> Result<u32, Returned> {
+    Ok(fallback_value().await)
+}
+
+/// How a call of the scenario is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum How {
+    /// Awaited to its end.
+    Awaited,
+    /// Dropped by its caller after 50 ms.
+    Cancelled,
+    /// Awaited beside a second call started at the same instant.
+    Beside,
+}
+
+/// The calls of the scenario: each is the script of its bodies and how it is called; time
+/// moves on by `then` after it.
+fn scenario() -> Vec<(Vec<Step>, How, Duration)> {
+    use How::*;
     use Step::*;
     vec![
-        (vec![Ok(1)], false, Duration::ZERO),
-        // Retried once.
-        (vec![Err(1), Ok(2)], false, Duration::ZERO),
+        (vec![Ok(1)], Awaited, Duration::ZERO),
+        // The panic reaches the caller, not retried (and counts as a breaker failure).
+        (vec![Panic], Awaited, Duration::ZERO),
+        // Retried once; the success ends the run of failures.
+        (vec![Err(1), Ok(2)], Awaited, Duration::ZERO),
+        // The first caller holds the only slot for 50 ms; the second is refused with
+        // `BulkheadFull` three times (retried after 10 and 20 ms), runs no body, and gives up.
+        (vec![Hold], Beside, Duration::ZERO),
         // Dropped by its caller while the body runs: no outcome.
-        (vec![Slow], true, Duration::ZERO),
+        (vec![Slow], Cancelled, Duration::ZERO),
         // A timeout and two errors: three failures in a row open the breaker.
-        (vec![Slow, Err(2), Err(3)], false, Duration::ZERO),
+        (vec![Slow, Err(2), Err(3)], Awaited, Duration::ZERO),
         // Rejected at once, not retried, no body.
-        (vec![], false, RESET),
+        (vec![], Awaited, RESET),
         // The reset timeout has passed: a trial, which succeeds and closes.
-        (vec![Ok(5)], false, Duration::ZERO),
+        (vec![Ok(5)], Awaited, Duration::ZERO),
         // Timeouts only: opens again, gives up with the timeout.
-        (vec![Slow, Slow, Slow], false, Duration::ZERO),
-        (vec![Ok(9)], false, Duration::ZERO),
+        (vec![Slow, Slow, Slow], Awaited, Duration::ZERO),
+        (vec![Ok(9)], Awaited, Duration::ZERO),
     ]
 }
 
@@ -155,19 +254,26 @@ async fn trace<F, Fut>(
 ) -> Vec<Call>
 where
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Returned>,
+    Fut: Future<Output = Returned>,
 {
     let mut trace = Vec::new();
-    for (script, cancel, then) in scenario() {
+    for (script, how, then) in scenario() {
         *SCRIPT.lock().unwrap() = script.into();
         *BODIES.lock().unwrap() = 0;
+        *FALLBACKS.lock().unwrap() = 0;
         let started = Instant::now();
-        let returned = if cancel {
-            tokio::time::timeout(Duration::from_millis(50), call())
-                .await
-                .unwrap_or(Returned::Cancelled)
-        } else {
-            call().await
+        let (returned, beside) = match how {
+            How::Awaited => (catching(call()).await, None),
+            How::Cancelled => (
+                tokio::time::timeout(Duration::from_millis(50), catching(call()))
+                    .await
+                    .unwrap_or(Returned::Cancelled),
+                None,
+            ),
+            How::Beside => {
+                let (first, second) = tokio::join!(catching(call()), catching(call()));
+                (first, Some(second))
+            }
         };
         let took = started.elapsed();
         let mut transitions = Vec::new();
@@ -185,6 +291,8 @@ where
             returned,
             took,
             transitions,
+            beside,
+            fallbacks: *FALLBACKS.lock().unwrap(),
         });
         tokio::time::advance(then).await;
     }
@@ -204,7 +312,7 @@ async fn the_attributes_the_pipeline_and_the_facade_trace_the_same_calls() {
     .await;
 
     let breaker = CircuitBreaker::new("differential::pipeline", breaker_config()).unwrap();
-    let bulkhead = Bulkhead::new("differential::pipeline", BulkheadConfig::default()).unwrap();
+    let bulkhead = Bulkhead::new("differential::pipeline", bulkhead_config()).unwrap();
     let retry = retry_config();
     let pipeline = Pipeline {
         retry: Some(&retry),
@@ -225,7 +333,7 @@ async fn the_attributes_the_pipeline_and_the_facade_trace_the_same_calls() {
         circuit_breaker: breaker_config(),
         retry: retry_config(),
         timeout: TimeoutConfig { timeout: TIMEOUT },
-        bulkhead: BulkheadConfig::default(),
+        bulkhead: bulkhead_config(),
     })
     .unwrap();
     let by_facade = trace("differential/facade", &mut events, || async {
@@ -247,7 +355,9 @@ async fn the_attributes_the_pipeline_and_the_facade_trace_the_same_calls() {
     // The scenario does what it says (so the comparison is not between three empty traces).
     let expected_returns = [
         Returned::Value(1),
+        Returned::Panicked,
         Returned::Value(2),
+        Returned::Value(50),
         Returned::Cancelled,
         Returned::Operation(3),
         Returned::CircuitOpen,
@@ -257,12 +367,19 @@ async fn the_attributes_the_pipeline_and_the_facade_trace_the_same_calls() {
     ];
     let returned: Vec<_> = by_attributes.iter().map(|c| c.returned.clone()).collect();
     assert_eq!(returned, expected_returns, "{by_attributes:#?}");
-    assert_eq!(by_attributes[4].bodies, 0, "a rejected call runs no body");
+    assert_eq!(by_attributes[1].bodies, 1, "a panic is not retried");
+    assert_eq!(by_attributes[3].beside, Some(Returned::BulkheadFull));
     assert_eq!(
-        by_attributes[3].transitions,
+        by_attributes[3].bodies, 1,
+        "the refused caller runs no body"
+    );
+    assert_eq!(by_attributes[6].bodies, 0, "a rejected call runs no body");
+    assert_eq!(
+        by_attributes[5].transitions,
         [(CircuitState::Closed, CircuitState::Open)]
     );
-    assert_eq!(by_attributes[3].took, TIMEOUT + DELAY * 2);
+    assert_eq!(by_attributes[5].took, TIMEOUT + DELAY * 2);
+    assert!(by_attributes.iter().all(|call| call.fallbacks == 0));
 
     assert_eq!(
         by_pipeline, by_attributes,
@@ -271,5 +388,88 @@ async fn the_attributes_the_pipeline_and_the_facade_trace_the_same_calls() {
     assert_eq!(
         by_facade, by_attributes,
         "the facade differs from the attributes"
+    );
+
+    // Again with a fallback: the attribute's `#[fallback]`, the pipeline's caller falling back
+    // on any failure (as the attribute's page writes it without the macro), the facade's
+    // `execute` with one. It runs exactly where a call failed (not on a panic or a
+    // cancellation), once per failed call, and changes nothing else.
+    let with_attributes = trace("differential::attribute_fallback", &mut events, || async {
+        match annotated_with_fallback().await {
+            Ok(value) => Returned::Value(value),
+            Err(returned) => returned,
+        }
+    })
+    .await;
+
+    let breaker = CircuitBreaker::new("differential::pipeline_fallback", breaker_config()).unwrap();
+    let bulkhead = Bulkhead::new("differential::pipeline_fallback", bulkhead_config()).unwrap();
+    let pipeline = Pipeline {
+        retry: Some(&retry),
+        circuit_breaker: Some(&breaker),
+        timeout: Some(TIMEOUT),
+        bulkhead: Some(&bulkhead),
+    };
+    let with_pipeline = trace("differential::pipeline_fallback", &mut events, || async {
+        match pipeline.run(|_| true, |_| true, body).await {
+            Ok(value) => Returned::Value(value),
+            Err(_) => Returned::Value(fallback_value().await),
+        }
+    })
+    .await;
+
+    let with_facade = trace("differential/fallback", &mut events, || async {
+        let operation = || async {
+            body()
+                .await
+                .map_err(|code| BoxError::from(code.to_string()))
+        };
+        let fallback = || async { Ok::<_, BoxError>(fallback_value().await) };
+        match facade
+            .execute("differential", "fallback", operation, Some(fallback))
+            .await
+        {
+            Ok(value) => Returned::Value(value),
+            Err(error) => error.into(),
+        }
+    })
+    .await;
+
+    let fell_back = |returned: &Returned| match returned {
+        Returned::Value(_) | Returned::Cancelled | Returned::Panicked => (returned.clone(), 0),
+        _ => (Returned::Value(FALLBACK), 1),
+    };
+    let expected: Vec<Call> = by_attributes
+        .iter()
+        .map(|call| {
+            let (returned, mut fallbacks) = fell_back(&call.returned);
+            let beside = call.beside.as_ref().map(|beside| {
+                let (returned, ran) = fell_back(beside);
+                fallbacks += ran;
+                returned
+            });
+            Call {
+                returned,
+                beside,
+                fallbacks,
+                ..call.clone()
+            }
+        })
+        .collect();
+    assert_eq!(with_attributes, expected, "#[fallback]");
+    assert!(
+        with_attributes
+            .iter()
+            .map(|call| call.fallbacks)
+            .sum::<u32>()
+            >= 4
+    );
+    assert_eq!(
+        with_pipeline, with_attributes,
+        "Pipeline::run with a fallback differs from the attributes"
+    );
+    assert_eq!(
+        with_facade, with_attributes,
+        "the facade with a fallback differs from the attributes"
     );
 }

@@ -98,6 +98,8 @@ pub struct Retries<'a> {
     site: Option<&'a RetrySite>,
     started: Option<Instant>,
     retries_done: u32,
+    #[cfg(debug_assertions)]
+    monitor: crate::retry::monitor::RetryMonitor,
 }
 
 impl<'a> Retries<'a> {
@@ -119,6 +121,8 @@ impl<'a> Retries<'a> {
             config,
             site: None,
             retries_done: 0,
+            #[cfg(debug_assertions)]
+            monitor: Default::default(),
         }
     }
 
@@ -157,6 +161,9 @@ impl<'a> Retries<'a> {
     where
         RetryIf: Fn(&E) -> bool,
     {
+        #[cfg(debug_assertions)]
+        self.monitor
+            .attempt_ended(self.retries_done, self.config.as_deref());
         let Err(failure) = &outcome else {
             self.done(RetryOutcome::Success);
             return ControlFlow::Break(outcome);
@@ -172,7 +179,10 @@ impl<'a> Retries<'a> {
         let elapsed = self
             .started
             .map_or(Duration::ZERO, |started| started.elapsed());
-        match retry.decide(self.retries_done, elapsed, retryable, fastrand::f64()) {
+        let decision = retry.decide(self.retries_done, elapsed, retryable, fastrand::f64());
+        #[cfg(debug_assertions)]
+        crate::retry::monitor::decided(retry, self.retries_done, elapsed, retryable, decision);
+        match decision {
             RetryDecision::GiveUp => {
                 self.done(if !retryable {
                     RetryOutcome::NotRetryable

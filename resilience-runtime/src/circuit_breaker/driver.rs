@@ -496,6 +496,13 @@ impl CircuitBreaker {
             self.metrics.success();
             let state = self.load();
             if u64::from(state.epoch) == ticket && state.phase == (Phase::Closed { failures: 0 }) {
+                #[cfg(any(debug_assertions, loom))]
+                super::monitor::settled_without_step(
+                    &self.name,
+                    state,
+                    Event::Success { epoch: state.epoch },
+                    false,
+                );
                 return; // `step` would leave the state as it is.
             }
             return self.record_slow(state, ticket, false);
@@ -528,19 +535,38 @@ impl CircuitBreaker {
                 let current = self.window.current.load();
                 if state.epoch == epoch && current.epoch == epoch && current.window.record(failed) {
                     self.apply_for(Event::Trip { epoch }, Some(ticket));
+                    return;
                 }
+                #[cfg(any(debug_assertions, loom))]
+                super::monitor::settled_without_step(
+                    &self.name,
+                    state,
+                    outcome(epoch, failed),
+                    true,
+                );
                 return;
             }
             if !failed && state.epoch == epoch && state.phase == (Phase::Closed { failures: 0 }) {
+                #[cfg(any(debug_assertions, loom))]
+                super::monitor::settled_without_step(
+                    &self.name,
+                    state,
+                    outcome(epoch, failed),
+                    false,
+                );
                 return; // `step` would leave the state as it is.
             }
         }
-        let event = if failed {
-            Event::Failure { epoch }
-        } else {
-            Event::Success { epoch }
-        };
-        self.apply_for(event, Some(ticket));
+        self.apply_for(outcome(epoch, failed), Some(ticket));
+    }
+}
+
+/// The event of an outcome reported with `epoch`.
+fn outcome(epoch: u16, failed: bool) -> Event {
+    if failed {
+        Event::Failure { epoch }
+    } else {
+        Event::Success { epoch }
     }
 }
 

@@ -7,7 +7,9 @@
 //! model checker. Outcomes the driver drops without a compare-and-swap, because their permit
 //! belongs to an earlier phase, are checked to be ones `step` ignores too, when their epoch
 //! differs (a permit of the same epoch 16,384 transitions ago is the wrap the spec does not
-//! model, see the driver's module doc). Release builds compile none of it.
+//! model, see the driver's module doc). Outcomes it settles without calling `step` at all (a
+//! success in Closed with no failure counted, a rate-mode outcome the window keeps) are checked
+//! to be ones `step` would leave unchanged. Release builds compile none of it.
 
 use super::state::{Decision, EPOCH_BITS, Event, Limits, Micros, Phase, State, step};
 
@@ -198,6 +200,35 @@ pub(super) fn dropped(name: &str, state: State, event: Event, now: Micros) {
     }
 }
 
+/// An outcome the driver settled without calling `step`: a success in Closed with no failure
+/// counted (the fast path of `record`, and `record_slow`'s), or, with `rate_mode`, an outcome
+/// that went to the rate window only. `step` leaves `state` as it is too (the spec: the caller's
+/// permit is released, no breaker variable changes), in both modes for the fast path.
+#[track_caller]
+pub(super) fn settled_without_step(name: &str, state: State, event: Event, rate_mode: bool) {
+    if rate_mode && matches!(state.phase, Phase::Closed { failures } if failures > 0) {
+        // A count of consecutive mode, stored before an override switched the mode; the
+        // switch resets the breaker (a new behaviour of the spec).
+        return;
+    }
+    let modes: &[Option<u32>] = if rate_mode { &[None] } else { &[Some(1), None] };
+    for &max_failures in modes {
+        // Fixed limits: the phases settled here are Closed, whose steps read only the mode
+        // (and reading the live limits would add loads for loom to interleave).
+        let limits = Limits {
+            max_failures,
+            reset_timeout: 1,
+            half_open_allowed_calls: 1,
+        };
+        assert_eq!(
+            step(state, event, &limits, 0).0,
+            state,
+            "circuit breaker `{name}`: {event:?} settled without a transition would change \
+             {state:?}"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,5 +325,26 @@ mod tests {
             &LIMITS,
             20
         ));
+    }
+
+    /// The early returns' check passes what `step` leaves alone and refuses an outcome that
+    /// `step` would count.
+    #[test]
+    fn an_outcome_settled_without_a_step_must_change_nothing() {
+        let closed = |failures| State {
+            epoch: 3,
+            phase: Phase::Closed { failures },
+        };
+        settled_without_step("t", closed(0), Event::Success { epoch: 3 }, false);
+        settled_without_step("t", closed(0), Event::Failure { epoch: 3 }, true);
+        settled_without_step("t", closed(0), Event::Success { epoch: 2 }, true);
+        let counted = std::panic::catch_unwind(|| {
+            settled_without_step("t", closed(1), Event::Success { epoch: 3 }, false)
+        });
+        assert!(counted.is_err(), "a success resets a count of failures");
+        let counted = std::panic::catch_unwind(|| {
+            settled_without_step("t", closed(0), Event::Failure { epoch: 3 }, false)
+        });
+        assert!(counted.is_err(), "a consecutive-mode failure counts");
     }
 }
