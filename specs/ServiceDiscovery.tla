@@ -196,6 +196,14 @@ Next ==
 
 Spec == Init /\ [][Next]_vars
 
+(* Fairness: an ejection's duration eventually passes (outlier.rs          *)
+(* `readmit_after` sleeps, then readmits; the runtime's timer fires).  No  *)
+(* fairness on registration, health or calls: the process and its callers  *)
+(* may do nothing for ever.                                                *)
+Fairness == \A i \in Instances : WF_vars(Readmit(i))
+
+FairSpec == Spec /\ Fairness
+
 \* Instances are interchangeable (the Rust checker reduces by it too).
 Symmetry == Permutations(Instances)
 
@@ -256,4 +264,14 @@ Invariants ==
     /\ EjectionBound /\ NeverEjectsTheLastHealthy /\ FailuresOfRegistered
 
 THEOREM Spec => []Invariants
+
+-----------------------------------------------------------------------------
+(* Liveness.                                                               *)
+
+\* An ejection ends: an ejected instance is eventually readmitted (on
+\* probation) or leaves the registry (deregistered, or its lease expired);
+\* no ejection lasts for ever, whatever the calls and the health checks do.
+EjectionEnds == \A i \in Instances : (i \in ejected) ~> (i \notin ejected)
+
+THEOREM FairSpec => EjectionEnds
 =============================================================================

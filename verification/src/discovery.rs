@@ -513,6 +513,11 @@ pub enum Mutation {
     PickIgnoringEjection,
     /// `Pick` ignores the environment.
     PickIgnoringEnv,
+    /// `Readmit` only while no call is in flight (`picked = NoPick`): a readmission timer
+    /// that gives up when it finds the service busy instead of trying again. It breaks no
+    /// invariant; only `EjectionEnds` catches it (calls to other instances can keep it
+    /// disabled every other step, which `WF_vars(Readmit(i))` allows).
+    ReadmitOnlyWhenIdle,
 }
 
 fn mutant_next(k: &Constants, mutation: Mutation, s: &Vars, action: Action) -> Option<Vars> {
@@ -534,6 +539,9 @@ fn mutant_next(k: &Constants, mutation: Mutation, s: &Vars, action: Action) -> O
                 ejecting: false,
                 ..s.clone()
             })
+        }
+        (Mutation::ReadmitOnlyWhenIdle, Action::Readmit(i)) => {
+            s.picked.is_none().then(|| readmit(k, s, i)).flatten()
         }
         _ => spec_next(k, s, action),
     }
@@ -579,6 +587,47 @@ pub const INVARIANTS: [&str; 10] = [
     "NeverEjectsTheLastHealthy",
     "FailuresOfRegistered",
 ];
+
+/// The names of the spec's liveness properties (its `.cfg`'s `PROPERTIES`) checked by
+/// [`check_liveness`].
+pub const LIVENESS: [&str; 1] = ["EjectionEnds"];
+
+/// `Fairness` of the spec: `WF_vars(Readmit(i))` for every instance.
+pub fn fairness(k: &Constants) -> Vec<crate::liveness::Fairness<Action>> {
+    use crate::liveness::Fairness;
+    (0..k.n())
+        .map(|i| {
+            Fairness::weak(
+                format!("WF_vars(Readmit({}))", k.instances[i]),
+                move |a: &Action| *a == Action::Readmit(i),
+            )
+        })
+        .collect()
+}
+
+/// `EjectionEnds` on every state `model` reaches (without symmetry reduction), under
+/// `fairness`: for every instance, `(i \in ejected) ~> (i \notin ejected)`. The report sums
+/// `pending` and `components` over the instances.
+pub fn check_liveness(
+    model: &ServiceDiscoveryModel,
+    fairness: &[crate::liveness::Fairness<Action>],
+) -> Result<crate::liveness::LivenessReport, String> {
+    let graph = crate::liveness::Graph::explore(model, fairness);
+    let mut total = None;
+    for i in 0..model.k.n() {
+        let report = graph
+            .leads_to(|s| has(s.ejected, i), |s| !has(s.ejected, i))
+            .map_err(|e| format!("EjectionEnds for {}: {e}", model.k.instances[i]))?;
+        let t = total.get_or_insert(crate::liveness::LivenessReport {
+            pending: 0,
+            components: 0,
+            ..report
+        });
+        t.pending += report.pending;
+        t.components += report.components;
+    }
+    total.ok_or_else(|| "no instances".to_owned())
+}
 
 impl Model for ServiceDiscoveryModel {
     type State = Vars;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use resilience_verification::discovery::{
-    INVARIANTS, Mutation, ServiceDiscoveryModel, check_refinement,
+    INVARIANTS, Mutation, ServiceDiscoveryModel, check_liveness, check_refinement, fairness,
 };
 use stateright::{Checker, HasDiscoveries, Model};
 
@@ -105,4 +105,42 @@ fn refinement_catches_a_pick_of_another_environment() {
     let mismatch = check_refinement(400, 40, Some(Mutation::PickIgnoringEnv))
         .expect_err("the real discovery never picks another environment");
     assert!(mismatch.contains("Pick"), "{mismatch}");
+}
+
+#[test]
+fn an_ejected_instance_is_eventually_readmitted_or_removed_under_fairness() {
+    let started = Instant::now();
+    let model = ServiceDiscoveryModel::spec();
+    let report = check_liveness(&model, &fairness(&model.k))
+        .unwrap_or_else(|violation| panic!("{violation}"));
+    eprintln!(
+        "ServiceDiscovery liveness (spec): {report:?} in {:?}",
+        started.elapsed()
+    );
+    assert!(report.pending > 0, "{report:?}");
+}
+
+#[test]
+fn without_fairness_an_ejection_may_last_forever() {
+    // Nothing but the timer ends an ejection: without `WF(Readmit)` it may never fire.
+    let violation = check_liveness(&ServiceDiscoveryModel::spec(), &[])
+        .expect_err("an ejected instance can stay ejected while nothing happens");
+    assert!(violation.starts_with("EjectionEnds"), "{violation}");
+}
+
+#[test]
+fn liveness_catches_a_readmission_that_gives_up_while_calls_are_in_flight() {
+    let mutant = ServiceDiscoveryModel::mutant(Mutation::ReadmitOnlyWhenIdle);
+    // Readmitting only while no call is in flight breaks no safety property ...
+    mutant
+        .clone()
+        .checker()
+        .symmetry()
+        .spawn_dfs()
+        .join()
+        .assert_properties();
+    // ... but calls to the other instances can keep an ejected one out for ever.
+    let violation = check_liveness(&mutant, &fairness(&mutant.k))
+        .expect_err("busy calls starve the readmission");
+    assert!(violation.starts_with("EjectionEnds"), "{violation}");
 }

@@ -50,7 +50,7 @@ fn rust_checks() -> Vec<RustCheck> {
         RustCheck {
             module: "ServiceDiscovery",
             properties: names(discovery::ServiceDiscoveryModel::spec()),
-            liveness: &[],
+            liveness: &discovery::LIVENESS,
             source: include_str!("../src/discovery.rs"),
         },
     ]
