@@ -197,7 +197,7 @@ Next ==
 Spec == Init /\ [][Next]_vars
 
 (* Fairness: an ejection's duration eventually passes (outlier.rs          *)
-(* `readmit_after` sleeps, then readmits; the runtime's timer fires).  No  *)
+(* `readmit_at` sleeps until the deadline, then readmits).  No             *)
 (* fairness on registration, health or calls: the process and its callers  *)
 (* may do nothing for ever.                                                *)
 Fairness == \A i \in Instances : WF_vars(Readmit(i))

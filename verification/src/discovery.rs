@@ -761,7 +761,7 @@ impl Observed {
 ///
 /// This crate has no tokio runtime (it may not depend on tokio), so it is driven outside any
 /// runtime: no lease reaper runs, so `Expire(i)` is `revoke` of the instance's lease (the same
-/// `drop_lease` the reaper calls), and an ejection is readmitted at once (`readmit_after`
+/// `drop_lease` the reaper calls), and an ejection is readmitted at once (`readmit_at`
 /// without a runtime), so a `Fail(i)` that ejects is matched by `Fail(i)` then `Readmit(i)`.
 /// The timed paths are driven on tokio's paused clock by `discovery/tests/registry_model.rs`.
 pub struct Driver {
