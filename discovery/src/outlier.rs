@@ -189,4 +189,16 @@ mod tests {
         let now = Instant::now();
         assert!(deadline_after(now, Duration::MAX) > now);
     }
+
+    /// A finite ejection ends `duration` after now; an unbounded one at tokio's far future,
+    /// 30 years on, exactly (a mutation run found nothing checking that bound).
+    #[test]
+    fn an_ejection_ends_after_its_duration_or_in_30_years() {
+        let now = Instant::now();
+        let minute = Duration::from_secs(60);
+        assert_eq!(deadline_after(now, minute) - now, minute);
+        let thirty_years = Duration::from_secs(30 * 365 * 86_400);
+        assert_eq!(deadline_after(now, Duration::MAX) - now, thirty_years);
+        assert_eq!(deadline_after(now, thirty_years * 2) - now, thirty_years);
+    }
 }
