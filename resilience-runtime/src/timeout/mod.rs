@@ -2,7 +2,7 @@
 //! cancels it for real, and the attempt fails with `ResilienceError::Timeout`.
 //!
 //! A timeout has no state to model: the driver is a tokio `Sleep`, armed when the attempt first
-//! waits ([`Bounded`](crate::layers::Bounded), the one bounded future every entry point uses).
+//! waits (`layers::Bounded`, the one bounded future every entry point uses).
 //! [`TimeoutConfig`] and its validation are in `resilience-config`, which the attribute macros
 //! call at compile time too.
 
