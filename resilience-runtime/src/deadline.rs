@@ -99,10 +99,18 @@ pub fn expired() -> bool {
 /// `timeout` shortened to the time left, if that is shorter (what an attempt is bounded by).
 #[inline]
 pub fn bound(timeout: Duration) -> Duration {
-    match remaining() {
-        Some(left) if left < timeout => left,
-        _ => timeout,
-    }
+    bound_from_now(timeout).map_or(timeout, |(after, _)| after)
+}
+
+/// Within a deadline, [`bound`]'s duration and the instant it ends (`None` past the clock's
+/// range), from one read of the clock; `None` outside any [`scope`]. What every bounded attempt
+/// starts with (`Duration`'s `TimeoutLayer`).
+#[inline]
+pub(crate) fn bound_from_now(timeout: Duration) -> Option<(Duration, Option<Instant>)> {
+    let deadline = current()?;
+    let now = Instant::now();
+    let after = deadline.saturating_duration_since(now).min(timeout);
+    Some((after, now.checked_add(after)))
 }
 
 /// A `grpc-timeout` value: 1 to 8 ASCII digits and one unit (`H M S m u n`). `None` if malformed.

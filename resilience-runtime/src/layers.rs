@@ -136,14 +136,7 @@ impl TimeoutLayer for Duration {
         // Within a request's deadline (`deadline::scope`), the attempt gets at most the time
         // left, and none once it has passed (it is then not started): the clock is read now.
         // Without one, not before the attempt first waits.
-        let (after, at) = match crate::deadline::current() {
-            None => (*self, None),
-            Some(deadline) => {
-                let now = tokio::time::Instant::now();
-                let after = deadline.saturating_duration_since(now).min(*self);
-                (after, now.checked_add(after))
-            }
-        };
+        let (after, at) = crate::deadline::bound_from_now(*self).unwrap_or((*self, None));
         Bounded {
             future,
             timer: None,
