@@ -635,3 +635,28 @@ async fn the_pipeline_and_the_facade_bound_attempts_by_the_request_deadline() {
         "no attempt after the deadline"
     );
 }
+
+/// A `Pipeline` with no policy at all (`dispatch!`'s arm where every layer is absent) runs the
+/// operation once and hands back its result as is.
+#[tokio::test(start_paused = true)]
+async fn a_pipeline_without_policies_runs_the_operation_once_as_is() {
+    let runs = AtomicU32::new(0);
+    let failing = || {
+        runs.fetch_add(1, Ordering::Relaxed);
+        async { Err::<(), _>("down") }
+    };
+    let outcome = Pipeline::default().run(yes, yes, failing).await;
+    assert!(
+        matches!(outcome, Err(Failure::Operation("down"))),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        runs.load(Ordering::Relaxed),
+        1,
+        "no retry without a retry policy"
+    );
+    let outcome = Pipeline::default()
+        .run(yes, yes, || async { Ok::<_, &str>(7) })
+        .await;
+    assert!(matches!(outcome, Ok(7)), "{outcome:?}");
+}
